@@ -1,0 +1,11 @@
+# Writes OUTPUT: a C++ file holding every schema YAML file in INPUTS as a raw string.
+set(content "// Generated from core/model/schemas/*.yaml; do not edit.\n#include <string_view>\n#include <vector>\n")
+string(APPEND content "namespace podscape::core::model {\nstd::vector<std::string_view> schemaDocuments()\n{\n    return {\n")
+foreach(input IN LISTS INPUTS)
+  file(READ ${input} text)
+  get_filename_component(name ${input} NAME)
+  string(APPEND content "        // ${name}\n        R\"podscape_schema(${text})podscape_schema\",\n")
+endforeach()
+string(APPEND content "    };\n}\n} // namespace podscape::core::model\n")
+file(WRITE ${OUTPUT}.tmp "${content}")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
