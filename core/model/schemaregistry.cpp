@@ -116,6 +116,7 @@ struct Loader {
     std::vector<std::string> problems;
     std::map<std::string, TypeSchema, std::less<>> types;
     std::vector<ResourceInfo> resources;
+    std::vector<SubresourceKind> subresourceKinds;
 
     void problem(const YamlDocument &doc, const std::string &pointer, const std::string &what)
     {
@@ -292,6 +293,35 @@ struct Loader {
         }
     }
 
+    void loadSubresourceKinds(const YamlDocument &doc, const json &list)
+    {
+        if (!list.is_array()) {
+            problem(doc, "/subresourceKinds", "subresourceKinds: expected a list");
+            return;
+        }
+        for (size_t i = 0; i < list.size(); ++i) {
+            const json &r = list[i];
+            const std::string pointer = "/subresourceKinds/" + std::to_string(i);
+            if (!r.is_object()) {
+                problem(doc, pointer, "subresourceKinds entry: expected a mapping");
+                continue;
+            }
+            SubresourceKind k;
+            k.kind = r.value("kind", std::string());
+            k.group = r.value("group", std::string());
+            k.version = r.value("version", std::string());
+            k.subresource = r.value("subresource", std::string());
+            k.type = r.value("type", k.kind);
+            if (auto v = r.find("verbs"); v != r.end() && v->is_array())
+                for (const auto &s : *v)
+                    if (s.is_string())
+                        k.verbs.push_back(s.get<std::string>());
+            if (k.kind.empty() || k.version.empty() || k.subresource.empty())
+                problem(doc, pointer, "subresourceKinds entry needs kind, version and subresource");
+            subresourceKinds.push_back(std::move(k));
+        }
+    }
+
     void checkRef(const TypeRef &t, const std::string &where)
     {
         if (t.kind == FieldKind::Ref && !types.count(t.ref))
@@ -317,6 +347,9 @@ struct Loader {
         for (const auto &r : resources)
             if (!types.count(r.type))
                 problems.push_back("resource " + r.plural + ": type " + r.type + " is not defined");
+        for (const auto &k : subresourceKinds)
+            if (!types.count(k.type))
+                problems.push_back("subresource kind " + k.kind + ": type " + k.type + " is not defined");
     }
 };
 
@@ -389,7 +422,7 @@ Result<SchemaRegistry> SchemaRegistry::load(const std::vector<std::string_view> 
     Loader loader;
     for (auto text : documents) {
         ++loader.docNumber;
-        auto docs = decodeYamlStream(text, {.sourceName = "schema document " + std::to_string(loader.docNumber)});
+        auto docs = decodeYamlStream(text, YamlDecodeOptions::forSource("schema document " + std::to_string(loader.docNumber)));
         if (!docs)
             return docs.takeError();
         for (const auto &doc : *docs) {
@@ -402,9 +435,11 @@ Result<SchemaRegistry> SchemaRegistry::load(const std::vector<std::string_view> 
                     loader.loadTypes(doc, it.value());
                 else if (it.key() == "resources")
                     loader.loadResources(doc, it.value());
+                else if (it.key() == "subresourceKinds")
+                    loader.loadSubresourceKinds(doc, it.value());
                 else
                     loader.problem(doc, "/" + escapePointerToken(it.key()),
-                                   "unknown top-level key \"" + it.key() + "\" (expected types or resources)");
+                                   "unknown top-level key \"" + it.key() + "\" (expected types, resources or subresourceKinds)");
             }
         }
     }
@@ -418,6 +453,7 @@ Result<SchemaRegistry> SchemaRegistry::load(const std::vector<std::string_view> 
     SchemaRegistry registry;
     registry.m_types = std::move(loader.types);
     registry.m_resources = std::move(loader.resources);
+    registry.m_subresourceKinds = std::move(loader.subresourceKinds);
     return registry;
 }
 
@@ -481,6 +517,14 @@ const ResourceInfo *SchemaRegistry::resolve(std::string_view name) const
     for (const auto &r : m_resources)
         if (matches(r))
             return &r;
+    return nullptr;
+}
+
+const SubresourceKind *SchemaRegistry::subresourceKind(std::string_view subresource) const
+{
+    for (const auto &k : m_subresourceKinds)
+        if (k.subresource == subresource)
+            return &k;
     return nullptr;
 }
 
