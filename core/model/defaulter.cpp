@@ -198,7 +198,9 @@ void Defaulter::walk(const TypeRef &type, json &value) const
         if (!f.defaultValue)
             continue;
         auto it = value.find(f.name);
-        if (it == value.end() || it->is_null())
+        // An empty string is "not set" for the value-typed string fields that carry
+        // defaults (protocol, restartPolicy...), as Go's zero values are.
+        if (it == value.end() || it->is_null() || (it->is_string() && it->get_ref<const std::string &>().empty()))
             value[f.name] = *f.defaultValue;
     }
     if (rule != rules().end())

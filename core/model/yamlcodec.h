@@ -41,6 +41,19 @@ struct YamlDecodeOptions {
     std::string sourceName;             // file name used in error messages
     size_t maxBytes = 16 * 1024 * 1024; // larger input is refused before parsing
     int maxDepth = 256;                 // nesting limit
+
+    static YamlDecodeOptions forSource(std::string name)
+    {
+        YamlDecodeOptions o;
+        o.sourceName = std::move(name);
+        return o;
+    }
+    static YamlDecodeOptions withMaxBytes(size_t bytes)
+    {
+        YamlDecodeOptions o;
+        o.maxBytes = bytes;
+        return o;
+    }
 };
 
 // Decodes a multi-document stream; empty documents (a trailing `---`) are skipped, as

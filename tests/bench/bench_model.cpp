@@ -108,7 +108,7 @@ int main(int argc, char **argv)
         for (const auto &d : jsonDocs)
             fromJson.push_back(json::parse(d));
         auto t1 = Clock::now();
-        auto yamlDocs = decodeYamlStream(yamlText, {.maxBytes = yamlText.size() + 1});
+        auto yamlDocs = decodeYamlStream(yamlText, YamlDecodeOptions::withMaxBytes(yamlText.size() + 1));
         auto t2 = Clock::now();
         if (!yamlDocs || yamlDocs->size() != size_t(pods)) {
             std::fprintf(stderr, "YAML decode failed: %s\n", yamlDocs ? "wrong count" : yamlDocs.error().message().c_str());

@@ -1,22 +1,15 @@
 #include "core/model/yamlcodec.h"
+#include "tests/testdata.h"
 
 #include <QtTest>
 
-#include <fstream>
-#include <sstream>
 
 using namespace podscape::core;
 using namespace podscape::core::model;
 using nlohmann::json;
 
 namespace {
-std::string readData(const char *name)
-{
-    std::ifstream in(std::string(PODSCAPE_TEST_DATA) + "/manifests/" + name);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string readData(const char *name) { return podscape::tests::readTestData(std::string("manifests/") + name); }
 } // namespace
 
 class TestYamlCodec : public QObject
@@ -67,7 +60,7 @@ private slots:
 
     void multiDocumentStream()
     {
-        auto docs = decodeYamlStream(readData("kubia-deployment.yaml"), {.sourceName = "kubia-deployment.yaml"});
+        auto docs = decodeYamlStream(readData("kubia-deployment.yaml"), YamlDecodeOptions::forSource("kubia-deployment.yaml"));
         QVERIFY2(docs.ok(), docs.ok() ? "" : docs.error().message().c_str());
         QCOMPARE(docs->size(), size_t(2)); // the trailing empty document is skipped
         const auto &deploy = (*docs)[0];
@@ -90,7 +83,7 @@ private slots:
 
     void seedPodTabsReported()
     {
-        auto docs = decodeYamlStream(readData("seed-pod-tabs.yaml"), {.sourceName = "pod.yaml"});
+        auto docs = decodeYamlStream(readData("seed-pod-tabs.yaml"), YamlDecodeOptions::forSource("pod.yaml"));
         QVERIFY(!docs.ok());
         const auto &msg = docs.error().message();
         QCOMPARE(docs.error().reason(), Reason::BadRequest);
@@ -147,7 +140,7 @@ private slots:
 
     void sizeAndDepthLimits()
     {
-        auto big = decodeYamlStream(std::string(100, 'a'), {.maxBytes = 10});
+        auto big = decodeYamlStream(std::string(100, 'a'), YamlDecodeOptions::withMaxBytes(10));
         QVERIFY(!big.ok());
         QCOMPARE(big.error().reason(), Reason::RequestEntityTooLarge);
         std::string deep;
@@ -163,7 +156,7 @@ private slots:
         QVERIFY2(docs.ok(), docs.ok() ? "" : docs.error().message().c_str());
         QCOMPARE(docs->front().value["spec"]["x"], "8080");
         QCOMPARE(docs->front().positionOf("/spec/x"), (SourcePosition{3, 12}));
-        auto bad = decodeManifests("{\n  \"kind\": \"Pod\",\n  \"spec\": {\"x\": }\n}", {.sourceName = "p.json"});
+        auto bad = decodeManifests("{\n  \"kind\": \"Pod\",\n  \"spec\": {\"x\": }\n}", YamlDecodeOptions::forSource("p.json"));
         QVERIFY(!bad.ok());
         QVERIFY2(bad.error().message().rfind("p.json:3:", 0) == 0, bad.error().message().c_str());
         QVERIFY(bad.error().message().find("invalid JSON") != std::string::npos);
