@@ -2,6 +2,7 @@
 
 #include "names.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>

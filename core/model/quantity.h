@@ -35,7 +35,8 @@ public:
 
     // Accepts what Kubernetes accepts: optional sign, digits with an optional fraction
     // ("1.5", ".5", "1."), then one of n u m k M G T P E / Ki Mi Gi Ti Pi Ei / e<int> E<int>.
-    // Errors are BadRequest and name the text and what is wrong with it.
+    // Kubernetes' scanner also lets text without any digit through as zero ("Mi", "-", ".");
+    // that is refused here. Errors are BadRequest and name the text and what is wrong.
     static Result<Quantity> parse(std::string_view text);
     static Quantity fromInt(int64_t value, Format format = Format::DecimalSI);
     static Quantity fromMilli(int64_t milliValue, Format format = Format::DecimalSI);

@@ -110,6 +110,7 @@ public:
 
 private:
     friend class Store;
+    Revision m_after = 0; // events at or before this revision were already delivered
     bool matches(const Event &e) const;
     bool objectMatches(const nlohmann::json &object) const;
     // false when the queue overflowed and the watch was ended.
@@ -138,7 +139,8 @@ class Store
 public:
     // Without a backend the store is memory-only. With one, it loads the backend's state
     // first and continues its revision sequence.
-    explicit Store(Clock &clock = Clock::system(), std::unique_ptr<Backend> backend = nullptr, StoreOptions options = {});
+    explicit Store(Clock &clock = Clock::system(), StoreOptions options = {});
+    Store(Clock &clock, std::unique_ptr<Backend> backend, StoreOptions options = {});
     ~Store();
     Store(const Store &) = delete;
     Store &operator=(const Store &) = delete;
@@ -178,25 +180,40 @@ private:
         ObjectPtr object;
         Revision revision;
     };
-    Result<ObjectPtr> write(const ObjectKey &key, ObjectPtr object, ObjectPtr previous, EventType type,
-                            std::unique_lock<std::shared_mutex> &lock);
-    void publish(std::vector<Event> events);
+    // Records a change under the write lock: state, history, backend and pending events.
+    Revision commitLocked(const ObjectKey &key, ObjectPtr object, ObjectPtr previous, EventType type);
+    // After the write lock is released: waits for durability, then publishes.
+    Result<void> acknowledge(Revision revision);
+    // Publishes pending events up to `upTo`, in revision order, to the watchers.
+    void publishPending(Revision upTo);
+    Result<ObjectPtr> deleteNow(const ObjectKey &key, const Entry &entry, std::unique_lock<std::shared_mutex> &lock);
     void bookmarkLoop();
+    std::string newUid();
 
     Clock &m_clock;
     std::unique_ptr<Backend> m_backend;
     StoreOptions m_options;
     Result<void> m_openStatus;
 
+    // Lock order: m_watchMutex -> m_mutex -> m_pendingMutex. Nothing is published while
+    // m_mutex is held.
     mutable std::shared_mutex m_mutex;
     std::map<ObjectKey, Entry> m_objects;
     Revision m_revision = 0;
-    std::deque<Event> m_history;
+    std::deque<Event> m_history; // every change, bounded by historyLimit
+    bool m_failed = false;       // the backend failed: the store refuses writes
 
-    std::mutex m_watchMutex;
+    std::mutex m_pendingMutex;
+    std::deque<Event> m_pending; // changes not yet published (waiting to be durable)
+
+    mutable std::mutex m_watchMutex;
     std::vector<std::shared_ptr<Watcher>> m_watchers;
+    Revision m_published = 0;
+
+    std::mutex m_bookmarkMutex;
+    std::condition_variable m_bookmarkCv;
     std::thread m_bookmarks;
-    std::atomic<bool> m_stopping{false};
+    bool m_stopping = false;
 };
 
 } // namespace podscape::core::store
