@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -95,6 +96,60 @@ std::optional<DecodeFailure> findTabIndentation(std::string_view text)
             }
         }
         pos = end + 1;
+    }
+    return std::nullopt;
+}
+
+// YAML streams are printable Unicode; manifests are UTF-8. yaml-cpp would otherwise guess
+// UTF-16 or UTF-32 from the first bytes and read binary junk as text.
+std::optional<DecodeFailure> findBadCharacter(std::string_view text)
+{
+    int line = 1, column = 1;
+    auto bad = [&](const std::string &what) { return DecodeFailure{{line, column}, what}; };
+    for (size_t i = 0; i < text.size();) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        uint32_t cp;
+        size_t len;
+        if (c < 0x80) {
+            cp = c;
+            len = 1;
+        } else if ((c & 0xe0) == 0xc0) {
+            cp = c & 0x1f;
+            len = 2;
+        } else if ((c & 0xf0) == 0xe0) {
+            cp = c & 0x0f;
+            len = 3;
+        } else if ((c & 0xf8) == 0xf0) {
+            cp = c & 0x07;
+            len = 4;
+        } else {
+            return bad("the text is not valid UTF-8 (byte 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
+                       "0123456789abcdef"[c & 15] + "); save the file as UTF-8");
+        }
+        if (i + len > text.size())
+            return bad("the text is not valid UTF-8 (it ends inside a character); save the file as UTF-8");
+        for (size_t k = 1; k < len; ++k) {
+            unsigned char cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xc0) != 0x80)
+                return bad("the text is not valid UTF-8; save the file as UTF-8");
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+        if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return bad("the text is not valid UTF-8; save the file as UTF-8");
+        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f || cp == 0xfffe || cp == 0xffff)
+            return bad("control character U+" + [&] {
+                char b[8];
+                std::snprintf(b, sizeof b, "%04X", cp);
+                return std::string(b);
+            }() + " is not allowed in YAML; remove it (binary data belongs base64-encoded in a Secret's data)");
+        if (cp == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+        i += len;
     }
     return std::nullopt;
 }
@@ -486,6 +541,8 @@ Result<std::vector<YamlDocument>> decodeYamlStream(std::string_view text, const 
                     (options.sourceName.empty() ? std::string("input") : options.sourceName) + " is "
                         + std::to_string(text.size()) + " bytes; the limit is " + std::to_string(options.maxBytes)
                         + " bytes");
+    if (auto badChar = findBadCharacter(text))
+        return fail(decodeError(options, badChar->at, badChar->message));
     if (auto tab = findTabIndentation(text))
         return fail(decodeError(options, tab->at, tab->message));
     // Aliases may repeat parts of a document; allow a generous but bounded expansion.

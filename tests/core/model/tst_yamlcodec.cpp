@@ -114,6 +114,7 @@ private slots:
         QTest::newRow("bad alias") << "a: *nope\n" << "line 1";
         QTest::newRow("complex key") << "? [a]\n: 1\n" << "mapping key";
         QTest::newRow("bad int tag") << "a: !!int abc\n" << "tagged !!int";
+        QTest::newRow("control character") << QString("a: 1\nb: x\x01y\n") << "line 2, column 5: control character U+0001";
     }
     void errors()
     {
@@ -124,6 +125,23 @@ private slots:
         QCOMPARE(docs.error().reason(), Reason::BadRequest);
         QVERIFY2(docs.error().message().find(expected.toStdString()) != std::string::npos,
                  docs.error().message().c_str());
+    }
+
+    void notUtf8()
+    {
+        // yaml-cpp would guess UTF-16 from "\x01\x00" and read binary as text (a fuzzer finding).
+        for (std::string text : {std::string("a: 1\nb: \xff\n"), std::string("\x01\x00\xff\x00", 4), std::string("a: \xc3\x28\n"),
+                                 std::string("a: \xef\xbf\xbf\n")}) {
+            auto docs = decodeYamlStream(text);
+            QVERIFY(!docs.ok());
+            QCOMPARE(docs.error().reason(), Reason::BadRequest);
+        }
+        auto d = decodeYamlStream("a: 1\nb: \xff\n");
+        QVERIFY2(d.error().message().find("line 2, column 4: the text is not valid UTF-8 (byte 0xff)") == 0, d.error().message().c_str());
+        // real UTF-8 is fine
+        auto ok = decodeYamlDocument("greeting: \xe4\xbd\xa0\xe5\xa5\xbd\n");
+        QVERIFY(ok.ok());
+        QCOMPARE(ok->value["greeting"].get<std::string>().size(), size_t(6));
     }
 
     void billionLaughsBounded()
