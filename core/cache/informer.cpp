@@ -180,6 +180,23 @@ void Informer::run()
             waitBackoff(failures);
             continue;
         }
+        if (options.fromRevision == 0) {
+            // Revision 0 (a list of a store never written to) reads as "from now" to a watch:
+            // a write between that list and this watch would be missed. Only if the source
+            // is still at revision 0 now did the watch start early enough.
+            store::ListOptions probe;
+            probe.limit = 1;
+            auto current = m_source->list(probe);
+            if (!current || current->revision != 0) {
+                (*stream)->stop();
+                if (!current) {
+                    setError(current.error());
+                    waitBackoff(++failures);
+                }
+                needList = true;
+                continue;
+            }
+        }
         clearError();
         StreamEnd end = consume(**stream);
         (*stream)->stop();
