@@ -75,13 +75,15 @@ Error fileError(const std::string &path, sqlite3 *db, int rc)
     case SQLITE_CORRUPT:
         return Error::internal(path + " is damaged (" + detail
                                + "). Move it away and start again with an empty store, or restore a "
-                                 "backup; keep the damaged file: `sqlite3 FILE .recover` may save part of it.");
+                                 "backup; keep the damaged file: `sqlite3 " + path + " .recover` may save part of it.");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return Error::internal(path + " is in use by another process (is another Podscape running on this "
                                       "store?). Stop it, or use a different store file.");
     default:
-        return Error::internal("cannot open the store " + path + ": " + detail + " (" + sqlite3_errstr(rc) + ")");
+        if (detail != sqlite3_errstr(rc))
+            detail += std::string(" (") + sqlite3_errstr(rc) + ")";
+        return Error::internal("cannot open the store " + path + ": " + detail);
     }
 }
 
@@ -460,9 +462,12 @@ Error SqliteBackend::commitError(int rc, const char *step) const
         advice = "check the disk";
         break;
     }
-    return Error::internal("the write was not saved: " + std::string(step) + " in the store " + m_path + " failed: "
-                           + sqlite3_errmsg(m_db) + " (" + sqlite3_errstr(rc) + "). Every write up to revision "
-                           + std::to_string(m_metaRevision) + " is safe; " + advice + " and restart.");
+    std::string detail = sqlite3_errmsg(m_db);
+    if (detail != sqlite3_errstr(rc))
+        detail += std::string(" (") + sqlite3_errstr(rc) + ")";
+    return Error::internal("the write was not saved: " + std::string(step) + " in the store " + m_path
+                           + " failed: " + detail + ". Every write up to revision " + std::to_string(m_metaRevision)
+                           + " is safe; " + advice + " and restart.");
 }
 
 SqliteBackend::BatchStats SqliteBackend::batchStats() const
