@@ -65,8 +65,10 @@ private:
 
 } // namespace podscape::core
 
+// A one-pass loop rather than if/else, so that PS_LOG under an unbraced `if` cannot capture
+// that if's `else`.
 #define PS_LOG(level, component)                                                                   \
-    if (!::podscape::core::Logger::instance().enabled(::podscape::core::LogLevel::level))          \
-        ;                                                                                           \
-    else                                                                                            \
-        ::podscape::core::LogLine(::podscape::core::LogLevel::level, component)
+    for (bool ps_log_enabled_ = ::podscape::core::Logger::instance().enabled(                     \
+             ::podscape::core::LogLevel::level);                                                   \
+         ps_log_enabled_; ps_log_enabled_ = false)                                                  \
+    ::podscape::core::LogLine(::podscape::core::LogLevel::level, component)
