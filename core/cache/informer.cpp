@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <random>
 
 namespace podscape::core::cache {
@@ -264,7 +265,6 @@ void Informer::applyList(store::ListResult list)
         std::lock_guard g(m_state->mutex);
         m_state->revision = revision;
         m_state->lastError.reset();
-        ++m_state->lists;
     }
     for (const auto &c : changes) {
         if (c.oldObject && c.newObject)
@@ -275,8 +275,10 @@ void Informer::applyList(store::ListResult list)
             dispatchDelete(c.oldObject);
     }
     {
+        // Counted once the handlers ran: a caller that sees the list sees its events too.
         std::lock_guard g(m_state->mutex);
         m_state->synced = true;
+        ++m_state->lists;
     }
     m_state->cv.notify_all();
 }

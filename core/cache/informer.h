@@ -21,9 +21,7 @@
 #include "indexer.h"
 #include "listwatch.h"
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +58,7 @@ struct EventHandlers {
 class Informer
 {
 public:
+    // What `source` reads from (a Store, a connection) must outlive the running informer.
     explicit Informer(std::unique_ptr<ListWatch> source, Clock &clock = Clock::system(), InformerOptions options = {});
     ~Informer(); // stops
     Informer(const Informer &) = delete;
@@ -86,7 +85,7 @@ public:
     std::optional<Error> lastError() const;
     // The revision the cache reflects (list, events and bookmarks).
     store::Revision revision() const;
-    // Full lists so far: 1 after the initial sync, more after every relist.
+    // Full lists applied so far, handlers included: 1 after the initial sync, +1 per relist.
     uint64_t listCount() const;
 
     // The wait after `failures` consecutive failures (1-based), given a random01 in [0, 1).

@@ -264,8 +264,8 @@ private slots:
         store::Store s;
         for (auto name : {"b", "a", "c"})
             QVERIFY(s.create("configmaps", configMap(name)).ok());
-        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"));
         Recorder rec;
+        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"));
         informer.addEventHandlers(rec.handlers());
         QVERIFY(!informer.hasSynced());
         informer.start();
@@ -290,9 +290,9 @@ private slots:
     void handlersSeeTheCacheAlreadyUpdated()
     {
         store::Store s;
-        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"));
-        std::atomic<int> stale{0};
+        std::atomic<int> stale{0}; // declared before the informer: its thread uses them
         std::atomic<int> calls{0};
+        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"));
         informer.addEventHandlers(
             {[&](const ObjectPtr &o) {
                  if (informer.indexer().get(Indexer::keyOf(*o)) != o)
@@ -344,8 +344,8 @@ private slots:
             QVERIFY(s.create("configmaps", configMap("cm-" + std::to_string(i), i % 2 ? "odd" : "even")).ok());
         auto source = std::make_unique<TestListWatch>(s, "configmaps", Clock::system());
         auto *lw = source.get();
-        Informer informer(std::move(source));
         Recorder rec;
+        Informer informer(std::move(source));
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QVERIFY(informer.waitForSync(10s));
@@ -373,8 +373,8 @@ private slots:
             QVERIFY(s.remove("configmaps", "default", "cm-2099").ok());      // on the last page
             QVERIFY(s.remove("configmaps", "default", "cm-1000").ok());      // on the first page
         });
-        Informer informer(std::move(source));
         Recorder rec;
+        Informer informer(std::move(source));
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QVERIFY(informer.waitForSync(10s));
@@ -396,8 +396,8 @@ private slots:
             QVERIFY(s.create("configmaps", configMap(name)).ok());
         auto source = std::make_unique<TestListWatch>(s, "configmaps", Clock::system());
         auto *lw = source.get();
-        Informer informer(std::move(source));
         Recorder rec;
+        Informer informer(std::move(source));
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QVERIFY(informer.waitForSync(10s));
@@ -433,8 +433,8 @@ private slots:
         store::Store s(Clock::system(), options);
         for (auto name : {"a", "b", "c", "keep"})
             QVERIFY(s.create("configmaps", configMap(name)).ok());
-        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"));
         Recorder rec;
+        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"));
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QVERIFY(informer.waitForSync(10s));
@@ -451,7 +451,7 @@ private slots:
         QVERIFY(s.oldestRevision() > informer.revision());
 
         informer.start(); // the watch from its revision is Expired: relist
-        QTRY_COMPARE_WITH_TIMEOUT(informer.listCount(), uint64_t(2), kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(informer.listCount(), uint64_t(2), kWait); // handlers included
         QCOMPARE(rec.lines(4), (QStringList{"update default/a 1->7", "delete default/b", "delete default/c",
                                             "add default/c", "add default/x1", "add default/x2", "add default/x3"}));
         QVERIFY(sameAsStore(informer, s, "configmaps"));
@@ -472,13 +472,19 @@ private slots:
             QVERIFY(s.create("configmaps", configMap(name)).ok());
         InformerOptions options;
         options.watchQueueLimit = 3; // a tiny queue, to overflow on purpose
-        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"), Clock::system(), options);
         Recorder rec;
-        informer.addEventHandlers(rec.handlers());
         // A handler stuck on "gate" stands for a consumer that cannot keep up.
         std::promise<void> release;
         auto released = release.get_future().share();
         std::atomic<bool> inGate{false};
+        std::atomic<bool> opened{false};
+        auto open = [&] {
+            if (!opened.exchange(true))
+                release.set_value();
+        };
+        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps"), Clock::system(), options);
+        auto openOnExit = qScopeGuard(open); // a failing check must not leave the handler stuck
+        informer.addEventHandlers(rec.handlers());
         informer.addEventHandlers({[&](const ObjectPtr &o) {
                                        if ((*o)["metadata"]["name"] == "gate") {
                                            inGate = true;
@@ -493,7 +499,7 @@ private slots:
         QVERIFY(s.remove("configmaps", "default", "a").ok());
         for (auto name : {"y1", "y2", "y3", "y4", "y5"})
             QVERIFY(s.create("configmaps", configMap(name)).ok());
-        release.set_value();
+        open();
 
         QTRY_COMPARE_WITH_TIMEOUT(informer.listCount(), uint64_t(2), kWait);
         QTRY_VERIFY_WITH_TIMEOUT(sameAsStore(informer, s, "configmaps"), kWait);
@@ -512,8 +518,8 @@ private slots:
         StoreListWatch::Scope scope;
         scope.ns = "default";
         scope.labels = *model::LabelSelector::parse("app=kubia");
-        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps", scope));
         Recorder rec;
+        Informer informer(std::make_unique<StoreListWatch>(s, "configmaps", scope));
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QVERIFY(informer.waitForSync(10s));
@@ -531,8 +537,8 @@ private slots:
         QVERIFY(s.create("configmaps", configMap("a")).ok());
         auto source = std::make_unique<TestListWatch>(s, "configmaps", Clock::system());
         auto *lw = source.get();
-        Informer informer(std::move(source));
         Recorder rec;
+        Informer informer(std::move(source));
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QVERIFY(informer.waitForSync(10s));
@@ -560,8 +566,8 @@ private slots:
         options.initialBackoff = 1s;
         options.maxBackoff = 3s;
         options.jitter = 0; // exact waits, to check the sequence
-        Informer informer(std::move(source), clock, options);
         Recorder rec;
+        Informer informer(std::move(source), clock, options);
         informer.addEventHandlers(rec.handlers());
         informer.start();
         QTRY_VERIFY_WITH_TIMEOUT(informer.hasSynced(), kWait); // listing worked; watching does not
