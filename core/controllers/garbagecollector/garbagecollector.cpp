@@ -290,23 +290,43 @@ Result<void> GarbageCollector::sync(const std::string &key)
     return attemptToDelete(k->resource, *object);
 }
 
-Result<void> GarbageCollector::attemptToDelete(const std::string &resource, const json &object)
+Result<void> GarbageCollector::attemptToDelete(const std::string &resource, const json &cached)
 {
-    const json &refs = ownerRefs(object);
-    if (!refs.is_array() || refs.empty())
-        return {};
     std::set<std::string> solid, dangling, waiting;
-    for (const auto &ref : refs) {
-        auto state = classify(object, ref);
-        if (!state)
-            return state.takeError();
-        const std::string uid = refString(ref, "uid");
-        switch (*state) {
-        case OwnerState::Solid: solid.insert(uid); break;
-        case OwnerState::Dangling: dangling.insert(uid); break;
-        case OwnerState::WaitingForDependents: waiting.insert(uid); break;
+    auto classifyAll = [&](const json &o) -> Result<void> {
+        solid.clear(), dangling.clear(), waiting.clear();
+        const json &refs = ownerRefs(o);
+        if (!refs.is_array())
+            return {};
+        for (const auto &ref : refs) {
+            auto state = classify(o, ref);
+            if (!state)
+                return state.takeError();
+            const std::string uid = refString(ref, "uid");
+            switch (*state) {
+            case OwnerState::Solid: solid.insert(uid); break;
+            case OwnerState::Dangling: dangling.insert(uid); break;
+            case OwnerState::WaitingForDependents: waiting.insert(uid); break;
+            }
         }
-    }
+        return {};
+    };
+    if (auto r = classifyAll(cached); !r)
+        return r;
+    if (dangling.empty() && waiting.empty())
+        return {}; // the common case, decided on the cache alone
+    // About to act: decide again on the stored object, whose references may have changed
+    // since the cache saw it (its owner orphaned it a moment ago, say).
+    auto live = m_store.get(resource, meta(cached, "namespace"), meta(cached, "name"));
+    if (!live)
+        return live.error().reason() == Reason::NotFound ? Result<void>() : Result<void>(live.takeError());
+    const json &object = **live;
+    if (meta(object, "uid") != meta(cached, "uid") || isDeleting(object))
+        return {};
+    if (auto r = classifyAll(object); !r)
+        return r;
+    if (dangling.empty() && waiting.empty())
+        return {};
     if (!solid.empty()) {
         if (dangling.empty() && waiting.empty())
             return {};
@@ -353,13 +373,14 @@ Result<void> GarbageCollector::deleteObject(const std::string &resource, const j
 {
     store::DeleteOptions options;
     options.preconditionUid = meta(object, "uid");
+    // Exactly the version decided on: a change since (a new owner reference) is decided again.
+    options.preconditionResourceVersion = meta(object, "resourceVersion");
     options.propagationPolicy = policy;
     auto removed = m_store.remove(resource, meta(object, "namespace"), meta(object, "name"), options);
     if (!removed) {
-        // Gone already, or a new object of that name: nothing of ours to delete.
-        if (removed.error().reason() == Reason::NotFound || removed.error().reason() == Reason::Conflict)
-            return {};
-        return removed.takeError();
+        if (removed.error().reason() == Reason::NotFound)
+            return {}; // gone already
+        return removed.takeError(); // Conflict: changed since; the retry decides again
     }
     PS_LOG(Debug, "garbage-collector") << "deleted " << keyFor(resource, object) << " (" << policy << ")";
     return {};
