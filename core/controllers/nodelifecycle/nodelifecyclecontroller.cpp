@@ -208,9 +208,12 @@ Result<NodeLifecycleController::Observation> NodeLifecycleController::updateHeal
     if (!markUnknown(copy))
         return obs; // Unknown already
     const std::string uid = meta(*node, "uid");
+    std::string liveBefore = obs.observed;
     auto updated = m_store.modify("nodes", "", name, [&](json &n) -> Result<bool> {
         if (meta(n, "uid") != uid)
             return false;
+        const json liveReady = conditionOf(n, "Ready");
+        liveBefore = liveReady.is_null() ? "" : text(liveReady, "status");
         return markUnknown(n);
     });
     if (!updated) {
@@ -221,6 +224,9 @@ Result<NodeLifecycleController::Observation> NodeLifecycleController::updateHeal
     if (heartbeatArrived)
         return obs;
     obs.node = *updated;
+    // Before, as stored: the cache may not show our own earlier write yet, and a node
+    // already Unknown has not just transitioned.
+    obs.observed = liveBefore;
     obs.current = text(conditionOf(**updated, "Ready"), "status");
     std::lock_guard g(m_mutex);
     auto &h = m_health[name];
@@ -269,10 +275,12 @@ Result<void> NodeLifecycleController::markPodsNotReady(const std::string &nodeNa
 // ---- taints --------------------------------------------------------------------------------
 
 Result<void> NodeLifecycleController::swapTaints(const std::string &nodeName, const std::vector<json> &add,
-                                                 const std::vector<json> &remove)
+                                                 const std::vector<json> &remove, bool *changed)
 {
     const std::string nowText = formatRfc3339(clock().now());
+    bool wrote = false;
     auto updated = m_store.modify("nodes", "", nodeName, [&](json &n) -> Result<bool> {
+        wrote = false; // the last attempt decides (modify retries on conflicts)
         json &spec = n["spec"];
         if (!spec.is_object())
             spec = json::object();
@@ -295,8 +303,11 @@ Result<void> NodeLifecycleController::swapTaints(const std::string &nodeName, co
             spec.erase("taints");
         else
             spec["taints"] = std::move(taints);
+        wrote = true;
         return true;
     });
+    if (changed)
+        *changed = updated.ok() && wrote;
     if (!updated && updated.error().reason() != Reason::NotFound)
         return updated.takeError();
     return {};
@@ -348,6 +359,12 @@ bool NodeLifecycleController::tryTaint(const std::string &zone, Clock::TimePoint
     wait = l.rate > 0 ? std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>((1.0 - l.tokens) / l.rate))
                       : m_options.monitorPeriod;
     return false;
+}
+
+void NodeLifecycleController::refundTaint(const std::string &zone)
+{
+    if (auto it = m_limiters.find(zone); it != m_limiters.end())
+        it->second.tokens = std::min(1.0, it->second.tokens + 1.0);
 }
 
 void NodeLifecycleController::setZoneRate(const std::string &zone, size_t zoneSize, ZoneState state)
@@ -561,7 +578,14 @@ Result<void> NodeLifecycleController::monitor()
                 continue;
             }
             const bool isFalse = found->second->current == "False";
-            auto swapped = swapTaints(name, {isFalse ? notReady : unreachable}, {isFalse ? unreachable : notReady});
+            bool changed = false;
+            auto swapped = swapTaints(name, {isFalse ? notReady : unreachable}, {isFalse ? unreachable : notReady}, &changed);
+            if (!changed) {
+                // Tainted already (the cache lagged behind our own write) or the write failed:
+                // the token goes back, or it would delay the next node by a whole period.
+                std::lock_guard g(m_mutex);
+                refundTaint(nodeZone(*found->second->node));
+            }
             if (swapped) {
                 std::lock_guard g(m_mutex);
                 m_toTaint.erase(name);

@@ -82,8 +82,9 @@ private:
     // Adds `add` (stamped timeAdded now) and removes taints with the keys/effects of
     // `remove`; no write when nothing changes.
     Result<void> swapTaints(const std::string &nodeName, const std::vector<nlohmann::json> &add,
-                            const std::vector<nlohmann::json> &remove);
+                            const std::vector<nlohmann::json> &remove, bool *changed = nullptr);
     bool tryTaint(const std::string &zone, Clock::TimePoint now, Clock::Duration &wait);
+    void refundTaint(const std::string &zone); // a token spent on a write that changed nothing
     void setZoneRate(const std::string &zone, size_t zoneSize, ZoneState state);
 
     Options m_options;
