@@ -66,7 +66,9 @@ etcdctl --endpoints="$ENDPOINT" endpoint health
 
 echo
 echo "== etcd $(etcd --version | head -1 | awk '{print $3}'): etcdctl check perf --load=s (60 s)"
-timeout 120 etcdctl --endpoints="$ENDPOINT" check perf --load=s --auto-compact --auto-defrag || true
+# Without its progress bar (redrawn with carriage returns).
+timeout 120 etcdctl --endpoints="$ENDPOINT" check perf --load=s --auto-compact --auto-defrag 2>&1 \
+    | tr '\r' '\n' | grep -Ev '^ *[0-9]+ / 60|^ *$' || true
 
 echo
 echo "== etcd: W writers, each put of ~1 KiB JSON then wait for the answer, ${RUN_SECONDS} s per W"
