@@ -1,0 +1,184 @@
+#include "cluster.h"
+
+#include "core/base/logger.h"
+#include "core/controllers/deployment/deploymentcontroller.h"
+#include "core/controllers/endpoints/endpointscontroller.h"
+#include "core/controllers/garbagecollector/garbagecollector.h"
+#include "core/controllers/namespace/namespacecontroller.h"
+#include "core/controllers/nodelifecycle/nodelifecyclecontroller.h"
+#include "core/controllers/nodelifecycle/taintevictioncontroller.h"
+#include "core/controllers/nodelifecycle/tolerations.h"
+#include "core/controllers/replicaset/replicasetcontroller.h"
+#include "core/controllers/serviceip/serviceipallocator.h"
+#include "core/controllers/serviceip/serviceiprepair.h"
+#include "core/controllers/sharedinformers.h"
+#include "core/kubelet/kubelet.h"
+#include "core/kubelet/runtime/simruntime.h"
+#include "core/scheduler/scheduler.h"
+#include "core/store/sqlitebackend.h"
+
+namespace podscape::core::cluster {
+
+using nlohmann::json;
+
+ClusterConfig ClusterConfig::teaching()
+{
+    ClusterConfig c;
+    c.nodeHeartbeatInterval = std::chrono::seconds(2);
+    c.nodeMonitorPeriod = std::chrono::seconds(1);
+    c.nodeMonitorGracePeriod = std::chrono::seconds(10);
+    c.podEvictionSeconds = 20;
+    return c;
+}
+
+Cluster::Cluster(ClusterConfig config)
+    : m_config(std::move(config)), m_clock(m_config.clock ? m_config.clock : &Clock::system())
+{}
+
+Cluster::~Cluster() { stop(); }
+
+Result<std::unique_ptr<Cluster>> Cluster::start(ClusterConfig config)
+{
+    if (config.nodes < 0 || config.nodes > 5000)
+        return fail(Reason::BadRequest, "the number of nodes must be between 0 and 5000");
+    if (config.nodeMonitorGracePeriod < 2 * config.nodeHeartbeatInterval)
+        return fail(Reason::BadRequest, "the node monitor grace period must be at least twice the heartbeat interval");
+    if (config.timing != "realistic" && config.timing != "instant")
+        return fail(Reason::BadRequest, "unknown timing \"" + config.timing + "\"; use realistic or instant");
+    std::unique_ptr<Cluster> cluster(new Cluster(std::move(config)));
+    if (auto built = cluster->build(); !built)
+        return built.takeError();
+    return cluster;
+}
+
+Result<void> Cluster::build()
+{
+    // The store, loaded from disk when there is a data folder.
+    if (!m_config.dataDir.empty()) {
+        auto backend = store::SqliteBackend::open(m_config.dataDir + "/store.db");
+        if (!backend)
+            return backend.takeError();
+        m_store = std::make_unique<store::Store>(*m_clock, std::move(*backend));
+        if (!m_store->openStatus())
+            return m_store->openStatus().error();
+    } else {
+        m_store = std::make_unique<store::Store>(*m_clock);
+    }
+
+    // Service IPs and node ports, rebuilt from the Services that already exist.
+    controllers::ServiceIPAllocator::Options ipOptions;
+    ipOptions.serviceCIDR = m_config.serviceCIDR;
+    auto allocator = controllers::ServiceIPAllocator::create(ipOptions);
+    if (!allocator)
+        return allocator.takeError();
+    m_allocator = std::move(*allocator);
+    if (auto services = m_store->list("services"); services) {
+        std::vector<json> existing;
+        for (const auto &s : services->items)
+            existing.push_back(*s);
+        m_allocator->rebuild(existing);
+    }
+
+    // The write path and its admission steps (what the API server's admission chain does).
+    m_api = std::make_unique<ClusterApi>(*m_store);
+    const int64_t evictionSeconds = m_config.podEvictionSeconds;
+    m_api->addAdmission([this, evictionSeconds](const model::ResourceInfo &r, json &object, const json *old,
+                                                bool dryRun) -> Result<void> {
+        if (r.kind == "Namespace" && !old)
+            controllers::NamespaceController::initializeNamespace(object);
+        if (r.kind == "Pod" && !old)
+            controllers::addDefaultTolerations(object, evictionSeconds, evictionSeconds);
+        if (r.kind == "Service") {
+            if (!old)
+                return m_allocator->allocate(object, dryRun);
+            // Keep what was allocated; allocate what the update newly needs.
+            json merged = object;
+            if (!merged["spec"].contains("clusterIP") && old->contains("spec"))
+                for (const char *k : {"clusterIP", "clusterIPs"})
+                    if ((*old)["spec"].contains(k))
+                        merged["spec"][k] = (*old)["spec"][k];
+            if (auto a = m_allocator->allocate(merged, dryRun); !a)
+                return a;
+            if (!dryRun)
+                m_allocator->release(*old, merged);
+            object = std::move(merged);
+        }
+        return {};
+    });
+    m_api->addDeleteHook([this](const model::ResourceInfo &r, const json &object) {
+        if (r.kind == "Service")
+            m_allocator->release(object);
+    });
+
+    // The namespaces every cluster has.
+    for (const char *ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+        if (m_store->get("namespaces", "", ns).ok())
+            continue;
+        auto created = m_api->create(json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+        if (!created)
+            return created.takeError();
+    }
+
+    // The controller manager.
+    m_informers = std::make_unique<controllers::SharedInformers>(*m_store, *m_clock);
+    using controllers::ReplicaSetController;
+    m_controllers.push_back(std::make_unique<ReplicaSetController>(*m_informers, ReplicaSetController::Kind::ReplicaSet));
+    m_controllers.push_back(
+        std::make_unique<ReplicaSetController>(*m_informers, ReplicaSetController::Kind::ReplicationController));
+    m_controllers.push_back(std::make_unique<controllers::DeploymentController>(*m_informers));
+    m_controllers.push_back(std::make_unique<controllers::EndpointsController>(*m_informers));
+    m_controllers.push_back(std::make_unique<controllers::GarbageCollector>(*m_informers));
+    m_controllers.push_back(std::make_unique<controllers::NamespaceController>(*m_informers));
+    controllers::NodeLifecycleController::Options lifecycle;
+    lifecycle.gracePeriod = m_config.nodeMonitorGracePeriod;
+    lifecycle.monitorPeriod = m_config.nodeMonitorPeriod;
+    m_controllers.push_back(std::make_unique<controllers::NodeLifecycleController>(*m_informers, lifecycle));
+    m_controllers.push_back(std::make_unique<controllers::TaintEvictionController>(*m_informers));
+    m_controllers.push_back(std::make_unique<controllers::ServiceIPRepair>(*m_informers, *m_allocator));
+    m_informers->start();
+    for (auto &c : m_controllers)
+        c->start(m_config.controllerWorkers);
+
+    m_scheduler = std::make_unique<scheduler::Scheduler>(*m_store, *m_clock);
+    m_scheduler->start();
+
+    for (int i = 0; i < m_config.nodes; ++i) {
+        kubelet::runtime::SimRuntimeOptions runtimeOptions;
+        runtimeOptions.timing = m_config.timing == "instant" ? kubelet::runtime::SimTiming::instant()
+                                                             : kubelet::runtime::SimTiming::realistic();
+        runtimeOptions.seed = "node-" + std::to_string(i + 1);
+        kubelet::KubeletOptions options;
+        options.nodeName = "node-" + std::to_string(i + 1);
+        options.nodeIndex = i + 1;
+        options.cpu = m_config.nodeCpu;
+        options.memory = m_config.nodeMemory;
+        options.maxPods = m_config.maxPodsPerNode;
+        options.heartbeatInterval = m_config.nodeHeartbeatInterval;
+        auto k = std::make_unique<kubelet::Kubelet>(
+            *m_store, std::make_unique<kubelet::runtime::SimRuntime>(*m_clock, runtimeOptions), *m_clock, options);
+        if (auto started = k->start(); !started)
+            return started;
+        m_kubelets.push_back(std::move(k));
+    }
+    PS_LOG(Info, "cluster") << "embedded cluster up: " << m_config.nodes << " node(s), revision " << m_store->revision();
+    return {};
+}
+
+void Cluster::stop()
+{
+    if (m_stopped)
+        return;
+    m_stopped = true;
+    for (auto &k : m_kubelets)
+        k->stop();
+    if (m_scheduler)
+        m_scheduler->stop();
+    for (auto &c : m_controllers)
+        c->stop();
+    if (m_informers)
+        m_informers->stop();
+    if (m_store)
+        m_store->flush();
+}
+
+} // namespace podscape::core::cluster
