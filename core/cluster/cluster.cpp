@@ -39,8 +39,8 @@ Cluster::~Cluster() { stop(); }
 
 Result<std::unique_ptr<Cluster>> Cluster::start(ClusterConfig config)
 {
-    if (config.nodes < 0 || config.nodes > 5000)
-        return fail(Reason::BadRequest, "the number of nodes must be between 0 and 5000");
+    if (config.nodes < 0 || config.nodes > 3000)
+        return fail(Reason::BadRequest, "the number of nodes must be between 0 and 3000");
     if (config.nodeMonitorGracePeriod < 2 * config.nodeHeartbeatInterval)
         return fail(Reason::BadRequest, "the node monitor grace period must be at least twice the heartbeat interval");
     if (config.timing != "realistic" && config.timing != "instant")

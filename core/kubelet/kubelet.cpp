@@ -276,8 +276,10 @@ Kubelet::Kubelet(store::Store &store, std::unique_ptr<runtime::ContainerRuntime>
       m_events(std::move(events)), m_bootTime(clock.now())
 {
     const int index = m_options.nodeIndex;
-    m_podCIDR = !m_options.podCIDR.empty() ? m_options.podCIDR : "127.244." + std::to_string(index) + ".0/24";
-    m_nodeIP = !m_options.nodeIP.empty() ? m_options.nodeIP : "127.243." + std::to_string(index) + ".1";
+    // Indexes past 255 continue in 127.245-255 (pods) and in the node IP's last byte.
+    const std::string lo = std::to_string(index % 256);
+    m_podCIDR = !m_options.podCIDR.empty() ? m_options.podCIDR : "127." + std::to_string(244 + index / 256) + "." + lo + ".0/24";
+    m_nodeIP = !m_options.nodeIP.empty() ? m_options.nodeIP : "127.243." + lo + "." + std::to_string(1 + index / 256);
     if (!m_events) {
         auto recorder = std::make_shared<events::EventRecorder>(m_store, m_clock, "kubelet", m_options.nodeName);
         m_defaultRecorder = recorder;
@@ -308,8 +310,8 @@ Result<void> Kubelet::start()
             return ips.error();
         m_ips = std::make_unique<IpAllocator>(std::move(*ips));
     }
-    if (m_options.nodeIndex < 0 || m_options.nodeIndex > 255)
-        return fail(Reason::Invalid, "node index " + std::to_string(m_options.nodeIndex) + " is out of range 0-255");
+    if (m_options.nodeIndex < 0 || m_options.nodeIndex > MaxNodeIndex)
+        return fail(Reason::Invalid, "node index " + std::to_string(m_options.nodeIndex) + " is out of range 0-" + std::to_string(MaxNodeIndex));
     for (const auto &[what, text, milli] : {std::tuple{"cpu", m_options.cpu, true}, {"memory", m_options.memory, false},
                                            {"ephemeral-storage", m_options.ephemeralStorage, false},
                                            {"eviction memory", m_options.evictionMemory, false}})

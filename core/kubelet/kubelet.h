@@ -47,6 +47,7 @@ class IpAllocator;
 struct KubeletOptions {
     std::string nodeName = "node-1";
     // Pods get IPs from 127.244.<nodeIndex>.0/24 and the node is 127.243.<nodeIndex>.1 unless
+    // (indexes 256-3071: 127.<244 + index/256>.<index%256>.0/24 and 127.243.<index%256>.<1 + index/256>)
     // podCIDR / nodeIP say otherwise. Indexes must differ between nodes: start() refuses a
     // pod CIDR another Node already has.
     int nodeIndex = 0;
@@ -83,6 +84,7 @@ using EventSink = std::function<void(const nlohmann::json &involvedObject, std::
 class Kubelet
 {
 public:
+    static constexpr int MaxNodeIndex = 256 * 12 - 1; // pod ranges up to 127.255.x.0/24
     Kubelet(store::Store &store, std::unique_ptr<runtime::ContainerRuntime> runtime, Clock &clock = Clock::system(),
             KubeletOptions options = {}, EventSink events = {});
     ~Kubelet(); // stops

@@ -376,8 +376,13 @@ Labels labelsFromJson(const nlohmann::json &metadataLabelsObject)
 bool LabelSelector::Requirement::matches(const Labels &labels) const
 {
     const auto it = labels.find(key);
-    const bool has = it != labels.end();
-    const auto hasValue = [&] { return std::find(values.begin(), values.end(), it->second) != values.end(); };
+    return matchesValue(it == labels.end() ? nullptr : &it->second);
+}
+
+bool LabelSelector::Requirement::matchesValue(const std::string *value) const
+{
+    const bool has = value != nullptr;
+    const auto hasValue = [&] { return std::find(values.begin(), values.end(), *value) != values.end(); };
     switch (op) {
     case Operator::In:
     case Operator::Equals:
@@ -390,7 +395,7 @@ bool LabelSelector::Requirement::matches(const Labels &labels) const
     case Operator::LessThan: {
         if (!has || values.size() != 1)
             return false;
-        const auto actual = parseGoInt64(it->second);
+        const auto actual = parseGoInt64(*value);
         const auto bound = parseGoInt64(values.front());
         if (!actual || !bound)
             return false;
@@ -625,6 +630,19 @@ bool LabelSelector::matches(const Labels &labels) const
         return false;
     return std::all_of(m_requirements.begin(), m_requirements.end(),
                        [&](const Requirement &r) { return r.matches(labels); });
+}
+
+bool LabelSelector::matchesJson(const nlohmann::json &labelsObject) const
+{
+    if (m_nothing)
+        return false;
+    return std::all_of(m_requirements.begin(), m_requirements.end(), [&](const Requirement &r) {
+        const std::string *value = nullptr;
+        if (labelsObject.is_object())
+            if (auto it = labelsObject.find(r.key); it != labelsObject.end() && it->is_string())
+                value = &it->get_ref<const std::string &>();
+        return r.matchesValue(value);
+    });
 }
 
 std::optional<std::string> LabelSelector::requiresExactMatch(std::string_view key) const

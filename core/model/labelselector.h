@@ -49,6 +49,7 @@ public:
         std::vector<std::string> values;
 
         bool matches(const Labels &labels) const;
+        bool matchesValue(const std::string *value) const; // null: the label is absent
         // "env in (a,b)", "!canary", "tier!=db"; several values print sorted.
         std::string toString() const;
         bool operator==(const Requirement &) const = default;
@@ -85,6 +86,8 @@ public:
     LabelSelector &add(Requirement requirement);
 
     bool matches(const Labels &labels) const;
+    // The same on metadata.labels as stored (no map built: this runs for every pod in a sync).
+    bool matchesJson(const nlohmann::json &labelsObject) const;
     // No requirements and not "nothing": selects every object (Kubernetes' Empty()).
     bool isEmpty() const { return !m_nothing && m_requirements.empty(); }
     bool empty() const { return isEmpty(); }

@@ -141,11 +141,19 @@ std::vector<OwnerReference> Object::ownerReferences() const
     return out;
 }
 
-std::optional<OwnerReference> Object::controllerRef() const
+std::optional<OwnerReference> Object::controllerRef() const { return controllerRefOf(m_doc); }
+
+std::optional<OwnerReference> controllerRefOf(const json &doc)
 {
-    for (auto &r : ownerReferences())
-        if (r.controller)
-            return r;
+    auto meta = doc.find("metadata");
+    if (meta == doc.end() || !meta->is_object())
+        return std::nullopt;
+    auto refs = meta->find("ownerReferences");
+    if (refs == meta->end() || !refs->is_array())
+        return std::nullopt;
+    for (const auto &r : *refs)
+        if (r.is_object() && r.value("controller", false))
+            return OwnerReference::fromJson(r);
     return std::nullopt;
 }
 

@@ -41,6 +41,9 @@ struct OwnerReference {
     static OwnerReference fromJson(const nlohmann::json &j);
 };
 
+// The controller owner reference of an object, read in place (no copy of the object).
+std::optional<OwnerReference> controllerRefOf(const nlohmann::json &doc);
+
 class Object
 {
 public:

@@ -163,6 +163,19 @@ bool ObjectKey::operator<(const ObjectKey &o) const
     return std::tie(resource, ns, name) < std::tie(o.resource, o.ns, o.name);
 }
 
+namespace {
+std::string nodeNameOf(const json *pod)
+{
+    if (!pod)
+        return {};
+    auto spec = pod->find("spec");
+    if (spec == pod->end() || !spec->is_object())
+        return {};
+    auto n = spec->find("nodeName");
+    return n != spec->end() && n->is_string() ? n->get<std::string>() : std::string();
+}
+} // namespace
+
 // ---- Watcher -----------------------------------------------------------------------------
 
 bool Watcher::objectMatches(const json &object) const
@@ -175,7 +188,7 @@ bool Watcher::matches(const Event &e) const
     return e.resource == m_resource && e.revision > m_after;
 }
 
-bool Watcher::push(Event e)
+bool Watcher::push(const Event &e)
 {
     std::function<void()> notify;
     {
@@ -183,7 +196,7 @@ bool Watcher::push(Event e)
         if (m_stopped || m_ending)
             return true;
         if (e.type == EventType::Bookmark) {
-            m_queue.push_back(std::move(e));
+            m_queue.push_back(e);
         } else {
             // A change that moves an object into or out of the selection is an add or a
             // delete for this watcher, as the API server reports it.
@@ -193,11 +206,11 @@ bool Watcher::push(Event e)
                 now = false, before = objectMatches(*e.object);
             if (!now && !before)
                 return true;
+            m_queue.push_back(e);
             if (e.type == EventType::Modified && now && !before)
-                e.type = EventType::Added;
+                m_queue.back().type = EventType::Added;
             else if (e.type == EventType::Modified && !now && before)
-                e.type = EventType::Deleted;
-            m_queue.push_back(std::move(e));
+                m_queue.back().type = EventType::Deleted;
         }
         if (m_queue.size() > m_limit) {
             // Too far behind: end the watch rather than grow; the client relists.
@@ -394,12 +407,38 @@ void Store::publishPending(Revision upTo)
     if (events.empty())
         return;
     m_published = std::max(m_published, events.back().revision);
-    for (const auto &e : events) {
-        for (auto &w : m_watchers)
+    auto offer = [](const std::vector<std::shared_ptr<Watcher>> &watchers, const Event &e) {
+        for (const auto &w : watchers)
             if (w->matches(e))
                 w->push(e);
+    };
+    for (const auto &e : events) {
+        if (auto it = m_watchersByResource.find(e.resource); it != m_watchersByResource.end())
+            offer(it->second, e);
+        if (e.resource == "pods" && !m_podWatchersByNode.empty()) {
+            // The node the pod is on now and the one it was on (a bind moves it from "").
+            const std::string now = nodeNameOf(e.object.get()), before = nodeNameOf(e.previous.get());
+            if (auto it = m_podWatchersByNode.find(now); it != m_podWatchersByNode.end())
+                offer(it->second, e);
+            if (before != now)
+                if (auto it = m_podWatchersByNode.find(before); it != m_podWatchersByNode.end())
+                    offer(it->second, e);
+        }
     }
-    std::erase_if(m_watchers, [](const std::shared_ptr<Watcher> &w) { return w->isStopped(); });
+    // Stopped watchers are dropped now and then rather than checked at every write.
+    if (++m_publishes % 64 == 0)
+        dropStoppedWatchersLocked();
+}
+
+void Store::dropStoppedWatchersLocked()
+{
+    auto stopped = [](const std::shared_ptr<Watcher> &w) { return w->isStopped(); };
+    std::erase_if(m_watchers, stopped);
+    for (auto *index : {&m_watchersByResource, &m_podWatchersByNode})
+        for (auto it = index->begin(); it != index->end();) {
+            std::erase_if(it->second, stopped);
+            it = it->second.empty() ? index->erase(it) : std::next(it);
+        }
 }
 
 Result<ObjectPtr> Store::create(const std::string &resource, json object)
@@ -727,7 +766,15 @@ Result<std::shared_ptr<Watcher>> Store::watch(const std::string &resource, const
         }
         w->m_after = std::max(options.fromRevision, published);
     }
+    if (m_watchers.size() % 64 == 63)
+        dropStoppedWatchersLocked();
     m_watchers.push_back(w);
+    if (resource == "pods")
+        w->m_nodeName = options.fields.requiresExactMatch("spec.nodeName");
+    if (w->m_nodeName)
+        m_podWatchersByNode[*w->m_nodeName].push_back(w);
+    else
+        m_watchersByResource[resource].push_back(w);
     return w;
 }
 

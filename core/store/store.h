@@ -26,6 +26,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace podscape::core::store {
@@ -113,12 +114,14 @@ private:
     Revision m_after = 0; // events at or before this revision were already delivered
     bool matches(const Event &e) const;
     bool objectMatches(const nlohmann::json &object) const;
-    // false when the queue overflowed and the watch was ended.
-    bool push(Event e);
+    // false when the queue overflowed and the watch was ended. Copies the event only when
+    // this watcher takes it.
+    bool push(const Event &e);
     void end(Error error);
 
     std::string m_resource;
     WatchOptions m_options;
+    std::optional<std::string> m_nodeName; // pods watched by spec.nodeName=X (kubelets): indexed
     size_t m_limit = 0;
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
@@ -129,7 +132,9 @@ private:
 };
 
 struct StoreOptions {
-    size_t historyLimit = 100'000;     // events kept for watch-from-revision
+    // Events kept for watch-from-revision. Each holds two versions of an object, so this is
+    // most of the store's memory beyond the live objects; a watcher further behind relists.
+    size_t historyLimit = 20'000;
     size_t watcherQueueLimit = 10'000; // per watcher, before it is dropped
     std::chrono::milliseconds bookmarkInterval{std::chrono::seconds(60)};
 };
@@ -207,7 +212,14 @@ private:
     std::deque<Event> m_pending; // changes not yet published (waiting to be durable)
 
     mutable std::mutex m_watchMutex;
-    std::vector<std::shared_ptr<Watcher>> m_watchers;
+    std::vector<std::shared_ptr<Watcher>> m_watchers; // all of them
+    // Where events go: watchers by resource, and pod watchers pinned to a node by the node
+    // name (as the API server's watch cache indexes kubelets' watches), so that an event is
+    // offered to the few watchers that may want it, not to a thousand kubelets.
+    std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>> m_watchersByResource;
+    std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>> m_podWatchersByNode;
+    uint64_t m_publishes = 0;
+    void dropStoppedWatchersLocked();
     Revision m_published = 0;
 
     std::mutex m_bookmarkMutex;

@@ -27,6 +27,17 @@ model::Labels labelsOf(const json &o)
     return labels == meta->end() ? model::Labels{} : model::labelsFromJson(*labels);
 }
 
+// metadata.labels in place, or null.
+const json &labelsJson(const json &o)
+{
+    static const json none;
+    auto meta = o.find("metadata");
+    if (meta == o.end() || !meta->is_object())
+        return none;
+    auto labels = meta->find("labels");
+    return labels == meta->end() ? none : *labels;
+}
+
 bool isDeleting(const json &o) { return !str(o, "/metadata/deletionTimestamp").empty(); }
 
 bool boolean(const json &o, std::string_view pointer)
@@ -317,7 +328,7 @@ Result<DeploymentController::ReplicaSets> DeploymentController::claimReplicaSets
     std::optional<bool> canAdopt;
     ReplicaSets claimed;
     for (const auto &rs : m_replicaSets.indexer().byIndex("namespace", ns)) {
-        const bool matches = selector.matches(labelsOf(*rs));
+        const bool matches = selector.matchesJson(labelsJson(*rs));
         const std::string rsName = str(*rs, "/metadata/name");
         if (auto ref = controllerOf(*rs)) {
             if (ref->uid != uid)
@@ -387,7 +398,7 @@ DeploymentController::PodMap DeploymentController::podMap(const model::LabelSele
     for (const auto &rs : rsList) {
         auto &list = pods[str(*rs, "/metadata/uid")];
         for (const auto &pod : m_pods.indexer().byIndex("owner", str(*rs, "/metadata/uid")))
-            if (selector.matches(labelsOf(*pod)))
+            if (selector.matchesJson(labelsJson(*pod)))
                 list.push_back(pod);
     }
     return pods;

@@ -43,6 +43,19 @@ model::Labels selectorOf(const json &service)
 
 model::Labels labelsOf(const json &o) { return model::labelsFromJson(member(member(o, "metadata"), "labels")); }
 
+// The same on metadata.labels in place (runs for every pod of the namespace in a sync).
+bool selectorMatchesJson(const model::Labels &selector, const json &labels)
+{
+    if (!labels.is_object())
+        return selector.empty();
+    for (const auto &[k, v] : selector) {
+        auto it = labels.find(k);
+        if (it == labels.end() || !it->is_string() || it->get_ref<const std::string &>() != v)
+            return false;
+    }
+    return true;
+}
+
 bool selectorMatches(const model::Labels &selector, const model::Labels &labels)
 {
     for (const auto &[k, v] : selector) {
@@ -418,7 +431,7 @@ Result<void> EndpointsController::sync(const std::string &key)
 
     std::vector<ObjectPtr> pods;
     for (const auto &pod : m_pods.indexer().byIndex("namespace", ns))
-        if (selectorMatches(selector, labelsOf(*pod)))
+        if (selectorMatchesJson(selector, member(member(*pod, "metadata"), "labels")))
             pods.push_back(pod);
     json subsets = computeSubsets(*service, pods);
     const bool truncated = truncate(subsets, m_options.maxAddresses);

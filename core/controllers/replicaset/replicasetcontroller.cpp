@@ -137,9 +137,20 @@ std::vector<std::string> ReplicaSetController::ownersMatching(const json &pod) c
     return keys;
 }
 
+namespace {
+const json *labelsPointer(const json &o)
+{
+    auto m = o.find("metadata");
+    if (m == o.end() || !m->is_object())
+        return nullptr;
+    auto l = m->find("labels");
+    return l == m->end() ? nullptr : &*l;
+}
+} // namespace
+
 void ReplicaSetController::enqueueOwnerOf(const json &pod)
 {
-    auto ref = model::Object(pod).controllerRef();
+    auto ref = model::controllerRefOf(pod);
     if (ref && ref->kind == m_kindName) {
         queue().add(str(pod, "/metadata/namespace") + "/" + ref->name);
         return;
@@ -151,7 +162,7 @@ void ReplicaSetController::enqueueOwnerOf(const json &pod)
 
 void ReplicaSetController::onPodAdded(const ObjectPtr &pod)
 {
-    auto ref = model::Object(*pod).controllerRef();
+    auto ref = model::controllerRefOf(*pod);
     if (ref && ref->kind == m_kindName) {
         std::string key = str(*pod, "/metadata/namespace") + "/" + ref->name;
         m_expectations.creationObserved(key);
@@ -165,8 +176,8 @@ void ReplicaSetController::onPodUpdated(const ObjectPtr &oldPod, const ObjectPtr
 {
     if (str(*oldPod, "/metadata/resourceVersion") == str(*newPod, "/metadata/resourceVersion"))
         return; // a relist's resync: nothing changed
-    auto oldRef = model::Object(*oldPod).controllerRef();
-    auto newRef = model::Object(*newPod).controllerRef();
+    auto oldRef = model::controllerRefOf(*oldPod);
+    auto newRef = model::controllerRefOf(*newPod);
     if (oldRef && (!newRef || oldRef->uid != newRef->uid))
         enqueueOwnerOf(*oldPod);
     // A pod being deleted counts as gone for its owner right away, so that a replacement is
@@ -175,17 +186,26 @@ void ReplicaSetController::onPodUpdated(const ObjectPtr &oldPod, const ObjectPtr
         && newRef && newRef->kind == m_kindName)
         m_expectations.deletionObserved(str(*newPod, "/metadata/namespace") + "/" + newRef->name,
                                         str(*newPod, "/metadata/uid"));
+    const json *oldLabels = labelsPointer(*oldPod), *newLabels = labelsPointer(*newPod);
+    const bool labelsChanged = (oldLabels ? *oldLabels : json()) != (newLabels ? *newLabels : json());
+    const bool sameOwner = oldRef && newRef && oldRef->uid == newRef->uid;
+    if (sameOwner && !labelsChanged && newRef->kind == m_kindName
+        && str(*oldPod, "/metadata/deletionTimestamp") == str(*newPod, "/metadata/deletionTimestamp")) {
+        // Only the pod's status moved: the owner's counts can wait a moment, so that a burst of
+        // pods becoming ready costs one sync rather than one per pod (each sync reads them all).
+        queue().addAfter(str(*newPod, "/metadata/namespace") + "/" + newRef->name, kStatusBatch);
+        return;
+    }
     enqueueOwnerOf(*newPod);
     // Labels changed: an orphan may now match another owner.
-    if (oldPod->value("metadata", json::object()).value("labels", json::object())
-        != newPod->value("metadata", json::object()).value("labels", json::object()))
+    if (labelsChanged)
         for (const auto &key : ownersMatching(*newPod))
             queue().add(key);
 }
 
 void ReplicaSetController::onPodDeleted(const ObjectPtr &pod)
 {
-    auto ref = model::Object(*pod).controllerRef();
+    auto ref = model::controllerRefOf(*pod);
     if (!ref || ref->kind != m_kindName)
         return;
     std::string key = str(*pod, "/metadata/namespace") + "/" + ref->name;
@@ -202,9 +222,9 @@ Result<std::vector<ReplicaSetController::ObjectPtr>> ReplicaSetController::claim
     auto &store = m_informers.store();
     std::vector<ObjectPtr> owned;
     for (const auto &pod : m_pods.indexer().byIndex("namespace", ns)) {
-        model::Labels labels = model::labelsFromJson(pod->value("metadata", json::object()).value("labels", json::object()));
-        bool matches = !selector.isEmpty() && selector.matches(labels);
-        auto ref = model::Object(*pod).controllerRef();
+        const json *labels = labelsPointer(*pod);
+        bool matches = !selector.isEmpty() && selector.matchesJson(labels ? *labels : json());
+        auto ref = model::controllerRefOf(*pod);
         const std::string podName = str(*pod, "/metadata/name");
         if (ref && ref->uid == uid) {
             if (matches || ownerDeleting) {

@@ -10,6 +10,7 @@
 #include "core/controllers/sharedinformers.h"
 #include "core/events/eventrecorder.h"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 namespace podscape::core::controllers {
@@ -18,6 +19,8 @@ class ReplicaSetController final : public Controller
 {
 public:
     enum class Kind { ReplicaSet, ReplicationController };
+    // How long a pod's status change may wait before its owner's status is recounted.
+    static constexpr std::chrono::milliseconds kStatusBatch{100};
 
     struct Options {
         int burstReplicas = 500; // most pods created or deleted in one sync

@@ -349,6 +349,55 @@ private slots:
         QCOMPARE(types, (std::vector<EventType>{EventType::Deleted, EventType::Added}));
     }
 
+    void nodeWatchesSeeTheirPodsOnly()
+    {
+        // Kubelets watch spec.nodeName=<node>; the store routes by node name (an index), which
+        // must not change what each watcher sees.
+        Store s;
+        auto watchNode = [&](const std::string &node) {
+            WatchOptions o;
+            o.fields = model::FieldSelector::oneTermEqual("spec.nodeName", node);
+            return *s.watch("pods", o);
+        };
+        auto n1 = watchNode("n1"), n2 = watchNode("n2"), unscheduled = watchNode("");
+        WatchOptions byLabel;
+        byLabel.fields = *model::FieldSelector::parse("spec.nodeName=n1,metadata.name!=b");
+        auto n1NotB = *s.watch("pods", byLabel);
+        auto all = *s.watch("pods");
+        auto bind = [&](const std::string &name, const std::string &node) {
+            QVERIFY(s.modify("pods", "default", name, [&](json &p) -> Result<bool> {
+                         p["spec"]["nodeName"] = node;
+                         return true;
+                     }).ok());
+        };
+        QVERIFY(s.create("pods", pod("a")).ok());
+        QVERIFY(s.create("pods", pod("b")).ok());
+        bind("a", "n1");
+        bind("b", "n1");
+        bind("b", "n2"); // moved (a store may see it; the API server forbids it)
+        QVERIFY(s.remove("pods", "default", "a").ok());
+        auto seen = [](const std::shared_ptr<Watcher> &w) {
+            std::vector<std::string> out;
+            for (const auto &e : w->drain())
+                out.push_back(std::string(e.type == EventType::Added ? "+" : e.type == EventType::Deleted ? "-" : "~")
+                              + (*e.object)["metadata"]["name"].get<std::string>());
+            return out;
+        };
+        // (Removing a pod starts its graceful deletion: a modification.)
+        QCOMPARE(seen(n1), (std::vector<std::string>{"+a", "+b", "-b", "~a"}));
+        QCOMPARE(seen(n2), (std::vector<std::string>{"+b"}));
+        QCOMPARE(seen(unscheduled), (std::vector<std::string>{"+a", "+b", "-a", "-b"}));
+        QCOMPARE(seen(n1NotB), (std::vector<std::string>{"+a", "~a"}));
+        QCOMPARE(seen(all).size(), size_t(6));
+        // A stopped watcher is dropped from the index and gets nothing more.
+        n2->stop();
+        for (int i = 0; i < 70; ++i)
+            QVERIFY(s.create("configmaps", {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "c" + std::to_string(i)}, {"namespace", "default"}}}}).ok());
+        QVERIFY(s.create("pods", pod("c")).ok());
+        bind("c", "n2");
+        QVERIFY(n2->drain().empty());
+    }
+
     void slowWatcherIsEnded()
     {
         Store s;
