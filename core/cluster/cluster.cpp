@@ -3,6 +3,7 @@
 #include "core/base/logger.h"
 #include "core/controllers/deployment/deploymentcontroller.h"
 #include "core/controllers/endpoints/endpointscontroller.h"
+#include "core/controllers/eventttl/eventttlcontroller.h"
 #include "core/controllers/garbagecollector/garbagecollector.h"
 #include "core/controllers/namespace/namespacecontroller.h"
 #include "core/controllers/nodelifecycle/nodelifecyclecontroller.h"
@@ -135,6 +136,9 @@ Result<void> Cluster::build()
     m_controllers.push_back(std::make_unique<controllers::NodeLifecycleController>(*m_informers, lifecycle));
     m_controllers.push_back(std::make_unique<controllers::TaintEvictionController>(*m_informers));
     m_controllers.push_back(std::make_unique<controllers::ServiceIPRepair>(*m_informers, *m_allocator));
+    controllers::EventTTLController::Options eventTTL;
+    eventTTL.maxEvents = m_config.maxEvents;
+    m_controllers.push_back(std::make_unique<controllers::EventTTLController>(*m_informers, eventTTL));
     m_informers->start();
     for (auto &c : m_controllers)
         c->start(m_config.controllerWorkers);

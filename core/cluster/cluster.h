@@ -44,6 +44,9 @@ struct ClusterConfig {
     Clock::Duration nodeMonitorGracePeriod = std::chrono::seconds(40);
     int64_t podEvictionSeconds = 300;
     int controllerWorkers = 2;
+    // Events expire after an hour (the API server's --event-ttl); beyond this many at once
+    // the oldest go first, so that memory stays bounded whatever runs.
+    size_t maxEvents = 10'000;
     Clock *clock = nullptr; // default: the system clock
 
     // Short timings for demonstrations: a stopped node is Unknown after 10 s and its pods
