@@ -3,7 +3,8 @@
 # group commit, on the same disk. etcd listens on 127.0.0.1 only, on free ports, with a
 # temporary data dir; everything is removed at the end and every step is time-bounded.
 #
-# etcd is measured twice: `etcdctl check perf --load=s` (etcd's own check: 50 clients at a
+# etcd is measured twice: `etcdctl check perf --load=$ETCD_LOAD` (etcd's own check; with the
+# default s, 50 clients at a
 # fixed 150 writes/s for 60 s, so it reports latency at that rate, not a maximum), and W
 # writers that each put a ~1 KiB JSON value and wait for the answer through etcd's HTTP/JSON
 # gateway (a put returns after the raft entry is fsynced), like bench_store_sqlite's writers
@@ -65,9 +66,10 @@ done
 etcdctl --endpoints="$ENDPOINT" endpoint health
 
 echo
-echo "== etcd $(etcd --version | head -1 | awk '{print $3}'): etcdctl check perf --load=s (60 s)"
+ETCD_LOAD=${ETCD_LOAD:-s} # s, m, l or xl (xl: 1000 clients, up to 15,000 writes/s)
+echo "== etcd $(etcd --version | head -1 | awk '{print $3}'): etcdctl check perf --load=$ETCD_LOAD (60 s)"
 # Without its progress bar (redrawn with carriage returns).
-timeout 120 etcdctl --endpoints="$ENDPOINT" check perf --load=s --auto-compact --auto-defrag 2>&1 \
+timeout 120 etcdctl --endpoints="$ENDPOINT" check perf --load="$ETCD_LOAD" --auto-compact --auto-defrag 2>&1 \
     | tr '\r' '\n' | grep -Ev '^ *[0-9]+ / 60|^ *$' || true
 
 echo
