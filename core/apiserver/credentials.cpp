@@ -325,8 +325,15 @@ Result<void> Credentials::saveTokens() const
     return writePrivateFile(m_dataDir + "/tokens", text);
 }
 
+Token Credentials::adminToken() const
+{
+    std::lock_guard g(*m_tokenMutex);
+    return m_tokens.front();
+}
+
 std::optional<Role> Credentials::authenticate(std::string_view bearer) const
 {
+    std::lock_guard g(*m_tokenMutex);
     std::optional<Role> found;
     // Every token is compared, whatever matched, so the time says nothing about which.
     for (const auto &t : m_tokens) {
@@ -345,6 +352,7 @@ Result<Token> Credentials::addToken(Role role, const std::string &name)
     auto secret = randomHex(32);
     if (!secret)
         return secret.takeError();
+    std::lock_guard g(*m_tokenMutex);
     m_tokens.push_back(Token{*secret, role, name});
     if (auto r = saveTokens(); !r) {
         m_tokens.pop_back();

@@ -13,6 +13,8 @@
 
 #include "core/base/result.h"
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,7 +45,7 @@ public:
     std::optional<Role> authenticate(std::string_view bearer) const;
     // A new random token, saved before it is returned.
     Result<Token> addToken(Role role, const std::string &name);
-    const Token &adminToken() const { return m_tokens.front(); }
+    Token adminToken() const;
 
     // A kubeconfig for `server` ("https://127.0.0.1:6443") with the CA and a token, 0600.
     Result<void> writeKubeconfig(const std::string &path, const std::string &server, const Token &token,
@@ -58,6 +60,8 @@ private:
     std::string m_caPem, m_certPem, m_keyPem;
     std::vector<std::string> m_sans;
     std::vector<Token> m_tokens;
+    // Tokens may be added while a server authenticates with them (copies share the lock).
+    std::shared_ptr<std::mutex> m_tokenMutex = std::make_shared<std::mutex>();
     Result<void> saveTokens() const;
 };
 

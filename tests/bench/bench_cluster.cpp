@@ -171,6 +171,7 @@ int coldstart(int objects, std::string dir)
 int main(int argc, char **argv)
 {
     Logger::instance().setLevel(LogLevel::Warning);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // progress lines show as they come, also into a file
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "rollout")
         return rollout(std::atoi(arg(argc, argv, "--nodes", "1000")), std::atoi(arg(argc, argv, "--replicas", "30000")));

@@ -1,0 +1,301 @@
+#include "httpsserver.h"
+
+#include "core/base/logger.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace podscape::core::apiserver {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+std::string HttpRequest::header(const std::string &lowercaseName) const
+{
+    auto it = headers.find(lowercaseName);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+HttpResponse HttpResponse::fromError(const Error &error)
+{
+    HttpResponse r;
+    r.status = error.httpCode();
+    r.body = error.toStatus().dump();
+    return r;
+}
+
+struct HttpsServer::Impl {
+    const Credentials &credentials;
+    Handler handler;
+    HttpsServerOptions options;
+    // Declared before the io_context: sessions still queued in it are destroyed with it and
+    // touch these (and the TLS context) on their way out.
+    std::atomic<size_t> connections{0};
+    std::atomic<bool> stopped{false};
+    ssl::context tls{ssl::context::tls_server};
+    net::io_context io;
+    tcp::acceptor acceptor{io};
+    tcp::endpoint bound;
+    std::vector<std::thread> threads;
+
+    Impl(const Credentials &c, Handler h, HttpsServerOptions o) : credentials(c), handler(std::move(h)), options(std::move(o)) {}
+    void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session>
+{
+public:
+    Session(tcp::socket socket, HttpsServer::Impl &server) : m_stream(std::move(socket), server.tls), m_server(server)
+    {
+        ++m_server.connections;
+    }
+    ~Session() { --m_server.connections; }
+
+    void run()
+    {
+        net::dispatch(m_stream.get_executor(), [self = shared_from_this()] { self->handshake(); });
+    }
+
+    // Over the connection limit: answer 503 in plain words and go.
+    void refuse()
+    {
+        m_refuse = true;
+        run();
+    }
+
+private:
+    void handshake()
+    {
+        beast::get_lowest_layer(m_stream).expires_after(m_server.options.handshakeTimeout);
+        m_stream.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+            if (ec)
+                return; // a client that does not speak TLS, or gave up: nothing to answer
+            if (self->m_refuse) {
+                self->respond(HttpResponse::fromError(
+                                  Error(Reason::ServiceUnavailable, "too many open connections; try again shortly")),
+                              false);
+                return;
+            }
+            self->read();
+        });
+    }
+
+    void read()
+    {
+        m_parser.emplace();
+        m_parser->body_limit(m_server.options.maxBodyBytes);
+        m_parser->header_limit(static_cast<std::uint32_t>(m_server.options.maxHeaderBytes));
+        // Idle until the request starts; then the whole request must arrive in readTimeout.
+        beast::get_lowest_layer(m_stream).expires_after(m_buffer.size() ? m_server.options.readTimeout
+                                                                        : m_server.options.idleTimeout);
+        http::async_read_header(m_stream, m_buffer, *m_parser,
+                                [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+    }
+
+    void onHeader(beast::error_code ec)
+    {
+        if (ec)
+            return onReadError(ec);
+        beast::get_lowest_layer(m_stream).expires_after(m_server.options.readTimeout);
+        http::async_read(m_stream, m_buffer, *m_parser,
+                         [self = shared_from_this()](beast::error_code e, size_t) { self->onRead(e); });
+    }
+
+    void onReadError(beast::error_code ec)
+    {
+        if (ec == http::error::body_limit) {
+            respond(HttpResponse::fromError(Error(Reason::RequestEntityTooLarge,
+                                                 "the request body is larger than the limit of "
+                                                     + std::to_string(m_server.options.maxBodyBytes / (1024 * 1024)) + " MiB")),
+                    false);
+        } else if (ec == http::error::header_limit) {
+            respond(HttpResponse::fromError(Error(Reason::BadRequest, "the request headers are too large")), false);
+        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::operation_aborted
+                   && ec != net::ssl::error::stream_truncated && ec != net::error::eof) {
+            respond(HttpResponse::fromError(Error(Reason::BadRequest, "malformed HTTP request: " + ec.message())), false);
+        } else {
+            shutdown();
+        }
+    }
+
+    void onRead(beast::error_code ec)
+    {
+        if (ec)
+            return onReadError(ec);
+        auto request = m_parser->release();
+        const bool keepAlive = request.keep_alive();
+        HttpRequest r;
+        r.method = std::string(request.method_string());
+        r.target = std::string(request.target());
+        for (const auto &field : request) {
+            std::string name(field.name_string());
+            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+            r.headers[name] = std::string(field.value());
+        }
+        r.body = std::move(request.body());
+
+        // Authentication: a bearer token, always.
+        const std::string authorization = r.header("authorization");
+        constexpr std::string_view bearer = "Bearer ";
+        std::optional<Role> role;
+        if (authorization.size() > bearer.size() && std::string_view(authorization).substr(0, bearer.size()) == bearer)
+            role = m_server.credentials.authenticate(std::string_view(authorization).substr(bearer.size()));
+        if (!role) {
+            auto response = HttpResponse::fromError(Error(Reason::Unauthorized, "Unauthorized"));
+            response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"podscape\"");
+            return respond(std::move(response), keepAlive);
+        }
+        r.role = *role;
+        if (r.role == Role::ReadOnly && r.method != "GET" && r.method != "HEAD")
+            return respond(HttpResponse::fromError(Error(Reason::Forbidden, "this token is read-only: " + r.method
+                                                                               + " " + r.target.substr(0, r.target.find('?'))
+                                                                               + " is not allowed")),
+                           keepAlive);
+        HttpResponse response;
+        try {
+            response = m_server.handler(r);
+        } catch (const std::exception &e) {
+            // A handler bug must not take the server down; say so and keep serving.
+            PS_LOG(Error, "apiserver") << r.method << " " << r.target.substr(0, r.target.find('?')) << ": " << e.what();
+            response = HttpResponse::fromError(Error(Reason::InternalError, "internal error while serving the request"));
+        }
+        PS_LOG(Debug, "apiserver") << r.method << " " << r.target.substr(0, r.target.find('?')) << " " << response.status;
+        respond(std::move(response), keepAlive);
+    }
+
+    void respond(HttpResponse response, bool keepAlive)
+    {
+        auto message = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
+        message->set(http::field::server, "podscape");
+        message->set(http::field::content_type, response.contentType);
+        for (const auto &[name, value] : response.headers)
+            message->insert(name, value);
+        message->body() = std::move(response.body);
+        message->keep_alive(keepAlive && !m_server.stopped);
+        message->prepare_payload();
+        beast::get_lowest_layer(m_stream).expires_after(m_server.options.readTimeout);
+        http::async_write(m_stream, *message, [self = shared_from_this(), message](beast::error_code ec, size_t) {
+            if (ec)
+                return;
+            if (message->keep_alive())
+                self->read();
+            else
+                self->shutdown();
+        });
+    }
+
+    void shutdown()
+    {
+        beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(5));
+        m_stream.async_shutdown([self = shared_from_this()](beast::error_code) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->m_stream).socket().close(ignored);
+        });
+    }
+
+    beast::ssl_stream<beast::tcp_stream> m_stream;
+    HttpsServer::Impl &m_server;
+    beast::flat_buffer m_buffer;
+    std::optional<http::request_parser<http::string_body>> m_parser;
+    bool m_refuse = false;
+};
+
+bool isLoopback(const net::ip::address &a) { return a.is_loopback(); }
+
+} // namespace
+
+void HttpsServer::Impl::accept()
+{
+    acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+        if (stopped)
+            return;
+        if (!ec) {
+            auto session = std::make_shared<Session>(std::move(socket), *this);
+            if (connections > options.maxConnections)
+                session->refuse();
+            else
+                session->run();
+        }
+        accept();
+    });
+}
+
+HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+HttpsServer::~HttpsServer() { stop(); }
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const Credentials &credentials, Handler handler,
+                                                        HttpsServerOptions options, bool allowRemote)
+{
+    beast::error_code ec;
+    const auto address = net::ip::make_address(options.address, ec);
+    if (ec)
+        return fail(Reason::BadRequest, "invalid listen address \"" + options.address + "\"");
+    if (!isLoopback(address) && !allowRemote)
+        return fail(Reason::Forbidden, "refusing to listen on " + options.address
+                                           + ": not a loopback address (pass the agent's explicit remote option)");
+    auto impl = std::make_unique<Impl>(credentials, std::move(handler), options);
+    impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3
+                          | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    impl->tls.use_certificate_chain(net::buffer(credentials.certPem()), ec);
+    if (!ec)
+        impl->tls.use_private_key(net::buffer(credentials.keyPem()), ssl::context::pem, ec);
+    if (ec)
+        return fail(Reason::InternalError, "the serving certificate or key is not usable: " + ec.message());
+
+    const tcp::endpoint endpoint(address, options.port);
+    impl->acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+        impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+        impl->acceptor.bind(endpoint, ec);
+    if (!ec)
+        impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        return fail(Reason::InternalError, "cannot listen on " + options.address + ":" + std::to_string(options.port) + ": "
+                                               + ec.message());
+    impl->bound = impl->acceptor.local_endpoint(ec);
+    impl->accept();
+    for (int i = 0; i < std::max(1, options.threads); ++i)
+        impl->threads.emplace_back([io = &impl->io] { io->run(); });
+    return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
+}
+
+void HttpsServer::stop()
+{
+    if (!m_impl || m_impl->stopped.exchange(true))
+        return;
+    net::post(m_impl->io, [impl = m_impl.get()] {
+        beast::error_code ignored;
+        impl->acceptor.close(ignored);
+    });
+    m_impl->io.stop();
+    for (auto &t : m_impl->threads)
+        if (t.joinable())
+            t.join();
+}
+
+uint16_t HttpsServer::port() const { return m_impl->bound.port(); }
+
+std::string HttpsServer::url() const
+{
+    const auto a = m_impl->bound.address();
+    return "https://" + (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port());
+}
+
+size_t HttpsServer::openConnections() const { return m_impl->connections; }
+
+} // namespace podscape::core::apiserver

@@ -1,0 +1,86 @@
+#pragma once
+// The API server's transport: HTTPS only (HTTP/1.1, keep-alive) on Boost.Beast, with every
+// request authenticated by a bearer token before it reaches the handler.
+//
+//   - TLS from the Credentials' serving certificate; no plain-HTTP listener exists.
+//   - Missing or unknown token: 401 Status. A read-only token asking for anything but
+//     GET/HEAD: 403 Status. Tokens are never logged.
+//   - Limits: request body (3 MiB by default: 413 Status), header size, handshake and idle
+//     timeouts, and a bound on concurrent connections (503 beyond it), so that a slow or stuck
+//     client costs one connection slot and a timer, never another client's progress.
+//
+// The handler runs on one of the server's threads and must not block for long.
+
+#include "core/apiserver/credentials.h"
+#include "core/base/result.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace podscape::core::apiserver {
+
+struct HttpRequest {
+    std::string method; // "GET"
+    std::string target; // "/api/v1/pods?limit=500"
+    std::map<std::string, std::string> headers; // names lowercased
+    std::string body;
+    Role role = Role::ReadOnly; // of the token that authenticated the request
+    std::string header(const std::string &lowercaseName) const;
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    // A Kubernetes Status for an error.
+    static HttpResponse fromError(const Error &error);
+};
+
+struct HttpsServerOptions {
+    std::string address = "127.0.0.1";
+    uint16_t port = 0; // 0: any free port (see port())
+    int threads = 2;
+    size_t maxBodyBytes = 3 * 1024 * 1024;
+    size_t maxHeaderBytes = 64 * 1024;
+    size_t maxConnections = 512;
+    std::chrono::seconds handshakeTimeout{10};
+    std::chrono::seconds idleTimeout{120}; // between requests on a kept-alive connection
+    std::chrono::seconds readTimeout{30};  // for one request once it started
+};
+
+class HttpsServer
+{
+public:
+    using Handler = std::function<HttpResponse(const HttpRequest &)>;
+
+    // Binds and starts serving. An address that is not loopback is refused unless
+    // `allowRemote` (the agent's explicit choice; TLS and tokens apply either way).
+    static Result<std::unique_ptr<HttpsServer>> start(const Credentials &credentials, Handler handler,
+                                                      HttpsServerOptions options = {}, bool allowRemote = false);
+    ~HttpsServer(); // stops
+    HttpsServer(const HttpsServer &) = delete;
+    HttpsServer &operator=(const HttpsServer &) = delete;
+
+    void stop();
+    uint16_t port() const;
+    std::string url() const; // "https://127.0.0.1:PORT"
+    size_t openConnections() const;
+
+    struct Impl;
+
+private:
+    explicit HttpsServer(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace podscape::core::apiserver
