@@ -1,0 +1,346 @@
+#include "apihandler.h"
+
+#include "core/apiserver/patch.h"
+#include "core/apiserver/requestinfo.h"
+#include "core/apiserver/tableprinter.h"
+#include "core/model/fieldselector.h"
+#include "core/model/labelselector.h"
+
+namespace podscape::core::apiserver {
+
+using nlohmann::json;
+
+struct ApiHandler::Target {
+    RequestInfo info;
+    const model::ResourceInfo *resource = nullptr;
+    std::string storeResource;
+};
+
+namespace {
+
+HttpResponse jsonResponse(const json &body, int status = 200)
+{
+    HttpResponse r;
+    r.status = status;
+    r.body = body.dump();
+    return r;
+}
+
+HttpResponse errorResponse(const Error &e) { return HttpResponse::fromError(e); }
+
+bool wantsTable(const HttpRequest &r) { return r.header("accept").find("as=Table") != std::string::npos; }
+
+bool dryRun(const RequestInfo &info) { return info.queryValue("dryRun") == "All"; }
+
+Result<cluster::WriteOptions> writeOptions(const RequestInfo &info)
+{
+    cluster::WriteOptions o;
+    o.dryRun = dryRun(info);
+    const std::string v = info.queryValue("fieldValidation", "Strict");
+    if (v == "Strict")
+        o.fieldValidation = cluster::FieldValidation::Strict;
+    else if (v == "Warn")
+        o.fieldValidation = cluster::FieldValidation::Warn;
+    else if (v == "Ignore")
+        o.fieldValidation = cluster::FieldValidation::Ignore;
+    else
+        return fail(Reason::BadRequest, "fieldValidation must be Strict, Warn or Ignore, not \"" + v + "\"");
+    return o;
+}
+
+void addWarnings(HttpResponse &r, const std::vector<std::string> &warnings)
+{
+    for (const auto &w : warnings) {
+        std::string escaped;
+        for (char c : w)
+            escaped += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+        r.headers.emplace_back("Warning", "299 - \"" + escaped + "\"");
+    }
+}
+
+Result<json> parseBody(const std::string &body)
+{
+    json parsed = json::parse(body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object())
+        return fail(Reason::BadRequest, "the request body is not a JSON object");
+    return parsed;
+}
+
+} // namespace
+
+ApiHandler::ApiHandler(cluster::ClusterApi &api, Clock &clock, const model::SchemaRegistry &registry)
+    : m_api(api), m_clock(clock), m_registry(registry), m_discovery(registry)
+{}
+
+HttpResponse ApiHandler::handle(const HttpRequest &request)
+{
+    auto parsed = parseRequest(request.method, request.target);
+    if (!parsed)
+        return errorResponse(parsed.error());
+    if (!parsed->isResource)
+        return nonResource(request, parsed->path);
+
+    Target t;
+    t.info = std::move(*parsed);
+    for (const auto &r : m_registry.resources())
+        if (r.group == t.info.group && r.version == t.info.version && r.plural == t.info.resource)
+            t.resource = &r;
+    if (!t.resource)
+        return errorResponse(Error(Reason::NotFound, "the server could not find the requested resource"));
+    if (!t.resource->namespaced && !t.info.ns.empty())
+        return errorResponse(Error(Reason::NotFound, "the server could not find the requested resource"));
+    t.storeResource = cluster::ClusterApi::storeResource(*t.resource);
+    if (!t.info.subresource.empty() && t.info.subresource != "status")
+        return errorResponse(Error(Reason::MethodNotAllowed, t.info.resource + "/" + t.info.subresource + " is not served yet"));
+    if (t.info.queryFlag("watch"))
+        return errorResponse(Error(Reason::MethodNotAllowed, "watch is not served yet"));
+
+    const std::string &verb = t.info.verb;
+    if (verb == "get")
+        return get(request, t);
+    if (verb == "list")
+        return list(request, t);
+    if (verb == "create")
+        return create(request, t);
+    if (verb == "update")
+        return update(request, t);
+    if (verb == "patch")
+        return patch(request, t);
+    if (verb == "delete")
+        return remove(request, t);
+    return errorResponse(Error(Reason::MethodNotAllowed, "the server does not allow this method on the requested resource"));
+}
+
+HttpResponse ApiHandler::nonResource(const HttpRequest &request, const std::string &path)
+{
+    if (path == "/version")
+        return jsonResponse({{"major", "1"},
+                             {"minor", "32"},
+                             {"gitVersion", kGitVersion},
+                             {"gitCommit", ""},
+                             {"gitTreeState", "clean"},
+                             {"buildDate", "2026-11-28T00:00:00Z"},
+                             {"goVersion", "none (C++)"},
+                             {"compiler", "gcc"},
+                             {"platform", "linux/amd64"}});
+    if (path == "/healthz" || path == "/livez" || path == "/readyz") {
+        HttpResponse r;
+        r.contentType = "text/plain; charset=utf-8";
+        r.body = "ok";
+        return r;
+    }
+    const std::string accept = request.header("accept");
+    const bool aggregated = accept.find("as=APIGroupDiscoveryList") != std::string::npos;
+    if (path == "/api" || path == "/apis") {
+        if (aggregated) {
+            // v2 when the client takes it, else v2beta1 (older clients).
+            const std::string version = accept.find("v=v2;") != std::string::npos || accept.find("v=v2,") != std::string::npos
+                    || (accept.find("v=v2") != std::string::npos && accept.find("v=v2beta1") == std::string::npos)
+                ? "apidiscovery.k8s.io/v2"
+                : "apidiscovery.k8s.io/v2beta1";
+            HttpResponse r = jsonResponse(m_discovery.aggregated(path == "/api", version));
+            r.contentType = "application/json;g=apidiscovery.k8s.io;v=" + version.substr(version.find('/') + 1)
+                + ";as=APIGroupDiscoveryList";
+            return r;
+        }
+        return jsonResponse(path == "/api" ? m_discovery.apiVersions(request.header("host")) : m_discovery.apiGroupList());
+    }
+    auto info = parseRequest("GET", path);
+    if (info && !info->version.empty()) {
+        json list = m_discovery.apiResourceList(info->group, info->version);
+        if (!list.is_null())
+            return jsonResponse(list);
+    }
+    return errorResponse(Error(Reason::NotFound, "the server could not find the requested resource"));
+}
+
+HttpResponse ApiHandler::get(const HttpRequest &request, const Target &t)
+{
+    auto object = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+    if (!object) {
+        Error e = object.takeError();
+        if (e.reason() == Reason::NotFound)
+            e = Error(Reason::NotFound, t.info.resource + (t.resource->group.empty() ? "" : "." + t.resource->group) + " \""
+                                            + t.info.name + "\" not found");
+        return errorResponse(e);
+    }
+    if (wantsTable(request)) {
+        auto table = TablePrinter::print(t.resource->kind, {object->get()}, m_clock.now());
+        table.setResourceVersion((**object)["metadata"].value("resourceVersion", ""));
+        return jsonResponse(table.toJson());
+    }
+    return jsonResponse(**object);
+}
+
+HttpResponse ApiHandler::list(const HttpRequest &request, const Target &t)
+{
+    store::ListOptions options;
+    options.ns = t.info.ns;
+    if (auto l = t.info.queryValue("labelSelector"); !l.empty()) {
+        auto parsed = model::LabelSelector::parse(l);
+        if (!parsed)
+            return errorResponse(parsed.error());
+        options.labels = std::move(*parsed);
+    }
+    if (auto f = t.info.queryValue("fieldSelector"); !f.empty()) {
+        auto parsed = model::FieldSelector::parse(f);
+        if (!parsed)
+            return errorResponse(parsed.error());
+        options.fields = std::move(*parsed);
+    }
+    if (auto l = t.info.queryValue("limit"); !l.empty()) {
+        try {
+            options.limit = std::stoll(l);
+        } catch (const std::exception &) {
+            return errorResponse(Error(Reason::BadRequest, "limit must be a number, not \"" + l + "\""));
+        }
+    }
+    options.continueToken = t.info.queryValue("continue");
+    auto result = m_api.store().list(t.storeResource, options);
+    if (!result)
+        return errorResponse(result.error());
+    const std::string rv = std::to_string(result->revision);
+    if (wantsTable(request)) {
+        std::vector<const json *> objects;
+        for (const auto &o : result->items)
+            objects.push_back(o.get());
+        auto table = TablePrinter::print(t.resource->kind, objects, m_clock.now());
+        table.setResourceVersion(rv);
+        table.setContinue(result->continueToken);
+        return jsonResponse(table.toJson());
+    }
+    json items = json::array();
+    for (const auto &o : result->items)
+        items.push_back(*o);
+    json metadata = {{"resourceVersion", rv}};
+    if (!result->continueToken.empty())
+        metadata["continue"] = result->continueToken;
+    return jsonResponse({{"kind", t.resource->kind + "List"},
+                         {"apiVersion", t.resource->apiVersion()},
+                         {"metadata", metadata},
+                         {"items", std::move(items)}});
+}
+
+HttpResponse ApiHandler::create(const HttpRequest &request, const Target &t)
+{
+    auto body = parseBody(request.body);
+    if (!body)
+        return errorResponse(body.error());
+    json &object = *body;
+    if (t.resource->namespaced) {
+        json &meta = object["metadata"];
+        if (!meta.is_object())
+            meta = json::object();
+        const std::string given = meta.value("namespace", "");
+        if (!given.empty() && given != t.info.ns)
+            return errorResponse(Error(Reason::BadRequest, "the namespace of the provided object (" + given
+                                                               + ") does not match the namespace sent on the request (" + t.info.ns + ")"));
+        meta["namespace"] = t.info.ns;
+    }
+    auto options = writeOptions(t.info);
+    if (!options)
+        return errorResponse(options.error());
+    auto written = m_api.create(std::move(object), *options);
+    if (!written)
+        return errorResponse(written.error());
+    HttpResponse r = jsonResponse(*written->object, 201);
+    addWarnings(r, written->warnings);
+    return r;
+}
+
+HttpResponse ApiHandler::update(const HttpRequest &request, const Target &t)
+{
+    auto body = parseBody(request.body);
+    if (!body)
+        return errorResponse(body.error());
+    json &object = *body;
+    const json &meta = object.value("metadata", json::object());
+    if (meta.value("name", "") != t.info.name)
+        return errorResponse(Error(Reason::BadRequest, "the name of the object (" + meta.value("name", std::string())
+                                                           + ") does not match the name on the URL (" + t.info.name + ")"));
+    if (t.resource->namespaced)
+        object["metadata"]["namespace"] = t.info.ns;
+    auto options = writeOptions(t.info);
+    if (!options)
+        return errorResponse(options.error());
+    auto written = m_api.update(std::move(object), *options);
+    if (!written)
+        return errorResponse(written.error());
+    HttpResponse r = jsonResponse(*written->object);
+    addWarnings(r, written->warnings);
+    return r;
+}
+
+HttpResponse ApiHandler::patch(const HttpRequest &request, const Target &t)
+{
+    auto type = patchTypeOf(request.header("content-type"));
+    if (!type)
+        return errorResponse(type.error());
+    auto options = writeOptions(t.info);
+    if (!options)
+        return errorResponse(options.error());
+    // Read, patch, write with the read's resourceVersion; a concurrent writer makes us retry.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+        if (!current)
+            return errorResponse(current.error());
+        auto patched = applyPatch(*type, **current, request.body, m_registry, t.resource->type);
+        if (!patched)
+            return errorResponse(patched.error());
+        json &object = *patched;
+        if (!object.is_object() || !object["metadata"].is_object())
+            return errorResponse(Error(Reason::BadRequest, "the patch removed the object's metadata"));
+        object["metadata"]["name"] = t.info.name;
+        if (t.resource->namespaced)
+            object["metadata"]["namespace"] = t.info.ns;
+        // A patch that names no resourceVersion applies to whatever is current.
+        if (!request.body.empty() && request.body.find("\"resourceVersion\"") == std::string::npos)
+            object["metadata"]["resourceVersion"] = (**current)["metadata"].value("resourceVersion", "");
+        auto written = m_api.update(std::move(object), *options);
+        if (!written && written.error().reason() == Reason::Conflict && request.body.find("\"resourceVersion\"") == std::string::npos)
+            continue;
+        if (!written)
+            return errorResponse(written.error());
+        HttpResponse r = jsonResponse(*written->object);
+        addWarnings(r, written->warnings);
+        return r;
+    }
+    return errorResponse(Error(Reason::Conflict, "the object kept changing while the patch was applied; try again"));
+}
+
+HttpResponse ApiHandler::remove(const HttpRequest &request, const Target &t)
+{
+    store::DeleteOptions options;
+    if (!request.body.empty()) {
+        auto body = parseBody(request.body);
+        if (!body)
+            return errorResponse(body.error());
+        options.propagationPolicy = body->value("propagationPolicy", "");
+        if (body->contains("gracePeriodSeconds") && (*body)["gracePeriodSeconds"].is_number_integer())
+            options.gracePeriodSeconds = (*body)["gracePeriodSeconds"].get<int64_t>();
+        const json &pre = body->value("preconditions", json::object());
+        if (pre.contains("uid") && pre["uid"].is_string())
+            options.preconditionUid = pre["uid"].get<std::string>();
+        if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string())
+            options.preconditionResourceVersion = pre["resourceVersion"].get<std::string>();
+        if (body->contains("dryRun") && body->value("dryRun", json::array()) == json::array({"All"}))
+            return errorResponse(Error(Reason::MethodNotAllowed, "dry-run deletes are not served yet"));
+    }
+    if (dryRun(t.info))
+        return errorResponse(Error(Reason::MethodNotAllowed, "dry-run deletes are not served yet"));
+    if (auto g = t.info.queryValue("gracePeriodSeconds"); !g.empty())
+        options.gracePeriodSeconds = std::atoll(g.c_str());
+    if (auto p = t.info.queryValue("propagationPolicy"); !p.empty())
+        options.propagationPolicy = p;
+    auto removed = m_api.remove(*t.resource, t.info.ns, t.info.name, options);
+    if (!removed) {
+        Error e = removed.takeError();
+        if (e.reason() == Reason::NotFound)
+            e = Error(Reason::NotFound, t.info.resource + (t.resource->group.empty() ? "" : "." + t.resource->group) + " \""
+                                            + t.info.name + "\" not found");
+        return errorResponse(e);
+    }
+    return jsonResponse(**removed);
+}
+
+} // namespace podscape::core::apiserver

@@ -1,0 +1,44 @@
+#pragma once
+// The Kubernetes REST API over the embedded cluster's write path: what an HttpsServer calls
+// for each authenticated request. Serves /version, health checks, discovery (legacy and
+// aggregated), and get / list (JSON or Table) / create / update / patch / delete of every
+// resource the schema registry knows, with dryRun, fieldValidation and Warning headers.
+//
+// Not served yet (answered with a clear 405/404 Status): watch streams, pods/log, exec,
+// attach, port-forward, the scale and eviction subresources, server-side apply, OpenAPI.
+
+#include "core/apiserver/discovery.h"
+#include "core/apiserver/httpsserver.h"
+#include "core/base/clock.h"
+#include "core/cluster/clusterapi.h"
+
+namespace podscape::core::apiserver {
+
+class ApiHandler
+{
+public:
+    ApiHandler(cluster::ClusterApi &api, Clock &clock = Clock::system(),
+               const model::SchemaRegistry &registry = model::SchemaRegistry::builtin());
+
+    HttpResponse handle(const HttpRequest &request);
+
+    // The GitVersion /version reports; kubectl reads minor "32" from it.
+    static constexpr const char *kGitVersion = "v1.32.0-podscape";
+
+private:
+    struct Target;
+    HttpResponse nonResource(const HttpRequest &request, const std::string &path);
+    HttpResponse get(const HttpRequest &request, const Target &t);
+    HttpResponse list(const HttpRequest &request, const Target &t);
+    HttpResponse create(const HttpRequest &request, const Target &t);
+    HttpResponse update(const HttpRequest &request, const Target &t);
+    HttpResponse patch(const HttpRequest &request, const Target &t);
+    HttpResponse remove(const HttpRequest &request, const Target &t);
+
+    cluster::ClusterApi &m_api;
+    Clock &m_clock;
+    const model::SchemaRegistry &m_registry;
+    Discovery m_discovery;
+};
+
+} // namespace podscape::core::apiserver

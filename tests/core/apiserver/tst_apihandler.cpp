@@ -1,0 +1,178 @@
+// The API over an embedded cluster, judged by the real kubectl where it is on PATH, and
+// by direct calls for the answers kubectl does not show.
+#include "core/apiserver/apihandler.h"
+#include "core/cluster/cluster.h"
+
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace podscape::core;
+using namespace podscape::core::apiserver;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Harness {
+    QTemporaryDir dir;
+    std::unique_ptr<cluster::Cluster> cluster;
+    std::unique_ptr<Credentials> credentials;
+    std::unique_ptr<ApiHandler> handler;
+    std::unique_ptr<HttpsServer> server;
+    std::string kubeconfig;
+
+    Harness()
+    {
+        cluster::ClusterConfig config;
+        config.nodes = 1;
+        config.timing = "instant";
+        auto started = cluster::Cluster::start(config);
+        if (!started)
+            qFatal("cluster: %s", started.error().message().c_str());
+        cluster = std::move(*started);
+        credentials = std::make_unique<Credentials>(*Credentials::loadOrCreate(dir.path().toStdString()));
+        handler = std::make_unique<ApiHandler>(cluster->api());
+        auto serving = HttpsServer::start(*credentials, [this](const HttpRequest &r) { return handler->handle(r); });
+        if (!serving)
+            qFatal("server: %s", serving.error().message().c_str());
+        server = std::move(*serving);
+        kubeconfig = dir.path().toStdString() + "/kubeconfig";
+        (void)credentials->writeKubeconfig(kubeconfig, server->url(), credentials->adminToken());
+    }
+    ~Harness()
+    {
+        server.reset();
+        cluster->stop();
+    }
+
+    HttpResponse call(const std::string &method, const std::string &target, const std::string &body = {},
+                      std::map<std::string, std::string> headers = {})
+    {
+        HttpRequest r;
+        r.method = method;
+        r.target = target;
+        r.body = body;
+        r.headers = std::move(headers);
+        r.role = Role::Admin;
+        return handler->handle(r);
+    }
+
+    struct Run {
+        int code = -1;
+        std::string out, err;
+    };
+    Run kubectl(const QStringList &args, const std::string &stdinText = {})
+    {
+        QProcess p;
+        QStringList all = {"--kubeconfig", QString::fromStdString(kubeconfig)};
+        all += args;
+        p.start(QStandardPaths::findExecutable("kubectl"), all);
+        if (!stdinText.empty())
+            p.write(stdinText.c_str());
+        p.closeWriteChannel();
+        p.waitForFinished(60000);
+        return {p.exitCode(), p.readAllStandardOutput().toStdString(), p.readAllStandardError().toStdString()};
+    }
+};
+
+const char *kPod = R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: kubia-manual
+  labels:
+    app: kubia
+spec:
+  containers:
+  - image: luksa/kubia
+    name: kubia
+    ports:
+    - containerPort: 8080
+      protocol: TCP
+)";
+
+} // namespace
+
+class TestApiHandler : public QObject
+{
+    Q_OBJECT
+private slots:
+    void directAnswers()
+    {
+        Harness h;
+        auto version = h.call("GET", "/version");
+        QCOMPARE(version.status, 200);
+        QCOMPARE(json::parse(version.body)["minor"], json("32"));
+        QCOMPARE(h.call("GET", "/healthz").body, std::string("ok"));
+        auto aggregated = h.call("GET", "/apis", {}, {{"accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"}});
+        QCOMPARE(json::parse(aggregated.body)["kind"], json("APIGroupDiscoveryList"));
+        QVERIFY(aggregated.contentType.find("as=APIGroupDiscoveryList") != std::string::npos);
+        QCOMPARE(h.call("GET", "/apis/nosuch.io/v1/things").status, 404);
+        auto missing = h.call("GET", "/api/v1/namespaces/default/pods/nope");
+        QCOMPARE(missing.status, 404);
+        QCOMPARE(json::parse(missing.body)["message"], json("pods \"nope\" not found"));
+        auto table = h.call("GET", "/api/v1/namespaces", {}, {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}});
+        json t = json::parse(table.body);
+        QCOMPARE(t["kind"], json("Table"));
+        QVERIFY(t["rows"].size() >= 4);
+        // Unknown fields: Strict refuses, Warn stores and warns.
+        const std::string cm = R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"dataa":{"a":"b"}})";
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", cm).status, 400);
+        auto warned = h.call("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Warn", cm);
+        QCOMPARE(warned.status, 201);
+        QCOMPARE(warned.headers.size(), size_t(1));
+        QVERIFY(warned.headers[0].second.find("dataa") != std::string::npos);
+        auto mismatch = h.call("POST", "/api/v1/namespaces/default/configmaps",
+                               R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d","namespace":"other"}})");
+        QCOMPARE(mismatch.status, 400);
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/configmaps", "{not json").status, 400);
+        // Merge patch through /api.
+        auto patched = h.call("PATCH", "/api/v1/namespaces/default/configmaps/c", R"({"data":{"x":"y"}})",
+                              {{"content-type", "application/merge-patch+json"}});
+        QCOMPARE(patched.status, 200);
+        QCOMPARE(json::parse(patched.body)["data"]["x"], json("y"));
+        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods?watch=true").status, 405);
+    }
+
+    void kubectlDrivesIt()
+    {
+        if (QStandardPaths::findExecutable("kubectl").isEmpty())
+            QSKIP("kubectl is not on PATH");
+        Harness h;
+        auto ns = h.kubectl({"get", "namespaces"});
+        QVERIFY2(ns.code == 0, ns.err.c_str());
+        QVERIFY2(ns.out.find("NAME") == 0 && ns.out.find("STATUS") != std::string::npos, ns.out.c_str());
+        QVERIFY2(ns.out.find("kube-system") != std::string::npos, ns.out.c_str());
+
+        // --validate=false until /openapi/v3 is served (kubectl downloads it to decide how to validate).
+        auto created = h.kubectl({"create", "--validate=false", "-f", "-"}, kPod);
+        QVERIFY2(created.code == 0, created.err.c_str());
+        QCOMPARE(created.out, std::string("pod/kubia-manual created\n"));
+
+        QTRY_VERIFY_WITH_TIMEOUT(h.kubectl({"get", "pods"}).out.find("Running") != std::string::npos, 30000);
+        auto pods = h.kubectl({"get", "pods", "-o", "wide"});
+        QVERIFY2(pods.out.find("kubia-manual   1/1     Running") != std::string::npos, pods.out.c_str());
+        QVERIFY2(pods.out.find("node-1") != std::string::npos, pods.out.c_str());
+        auto node = h.kubectl({"get", "pod", "kubia-manual", "-o", "jsonpath={.spec.nodeName}"});
+        QCOMPARE(node.out, std::string("node-1"));
+        auto labels = h.kubectl({"get", "pods", "--show-labels", "-l", "app=kubia"});
+        QVERIFY2(labels.out.find("app=kubia") != std::string::npos, labels.out.c_str());
+        auto yaml = h.kubectl({"get", "pod", "kubia-manual", "-o", "yaml"});
+        QVERIFY2(yaml.out.find("podIP: 127.244.") != std::string::npos, yaml.out.c_str());
+
+        auto missing = h.kubectl({"get", "pod", "nope"});
+        QCOMPARE(missing.code, 1);
+        QVERIFY2(missing.err.find("pods \"nope\" not found") != std::string::npos, missing.err.c_str());
+
+        auto nodes = h.kubectl({"get", "nodes"});
+        QVERIFY2(nodes.out.find("node-1   Ready") != std::string::npos, nodes.out.c_str());
+
+        auto deleted = h.kubectl({"delete", "pod", "kubia-manual", "--wait=false"});
+        QVERIFY2(deleted.code == 0, deleted.err.c_str());
+        QCOMPARE(deleted.out, std::string("pod \"kubia-manual\" deleted\n"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestApiHandler)
+#include "tst_apihandler.moc"
