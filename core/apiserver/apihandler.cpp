@@ -58,8 +58,13 @@ void addWarnings(HttpResponse &r, const std::vector<std::string> &warnings)
     }
 }
 
-Result<json> parseBody(const std::string &body)
+Result<json> parseBody(const HttpRequest &request)
 {
+    const std::string &body = request.body;
+    const std::string type = request.header("content-type");
+    if (!type.empty() && type.find("json") == std::string::npos)
+        return fail(Error(Reason::UnsupportedMediaType, "the body of the request was in an unknown format (" + type
+                                                            + ") - accepted media types include: application/json"));
     json parsed = json::parse(body, nullptr, false);
     if (parsed.is_discarded() || !parsed.is_object())
         return fail(Reason::BadRequest, "the request body is not a JSON object");
@@ -223,7 +228,7 @@ HttpResponse ApiHandler::list(const HttpRequest &request, const Target &t)
 
 HttpResponse ApiHandler::create(const HttpRequest &request, const Target &t)
 {
-    auto body = parseBody(request.body);
+    auto body = parseBody(request);
     if (!body)
         return errorResponse(body.error());
     json &object = *body;
@@ -250,7 +255,7 @@ HttpResponse ApiHandler::create(const HttpRequest &request, const Target &t)
 
 HttpResponse ApiHandler::update(const HttpRequest &request, const Target &t)
 {
-    auto body = parseBody(request.body);
+    auto body = parseBody(request);
     if (!body)
         return errorResponse(body.error());
     json &object = *body;
@@ -312,7 +317,7 @@ HttpResponse ApiHandler::remove(const HttpRequest &request, const Target &t)
 {
     store::DeleteOptions options;
     if (!request.body.empty()) {
-        auto body = parseBody(request.body);
+        auto body = parseBody(request);
         if (!body)
             return errorResponse(body.error());
         options.propagationPolicy = body->value("propagationPolicy", "");
