@@ -6,6 +6,9 @@
 #include "core/model/fieldselector.h"
 #include "core/model/labelselector.h"
 
+#include <algorithm>
+#include <deque>
+
 namespace podscape::core::apiserver {
 
 using nlohmann::json;
@@ -71,6 +74,78 @@ Result<json> parseBody(const HttpRequest &request)
     return parsed;
 }
 
+// One watch: the objects that exist first (as ADDED, when no resourceVersion was given), then
+// the store's events, one JSON line each, as full objects or one-row Tables.
+class WatchStream final : public ResponseStream
+{
+public:
+    WatchStream(std::shared_ptr<store::Watcher> watcher, std::deque<json> initial, const model::ResourceInfo &resource,
+                bool table, bool bookmarks, Clock &clock, Clock::TimePoint deadline)
+        : m_watcher(std::move(watcher)), m_initial(std::move(initial)), m_resource(resource), m_table(table),
+          m_bookmarks(bookmarks), m_clock(clock), m_deadline(deadline)
+    {}
+    ~WatchStream() override { m_watcher->stop(); }
+
+    std::optional<std::string> next(std::chrono::milliseconds wait) override
+    {
+        if (!m_initial.empty()) {
+            json e = {{"type", "ADDED"}, {"object", render(m_initial.front())}};
+            m_initial.pop_front();
+            return e.dump() + "\n";
+        }
+        if (m_done)
+            return std::nullopt;
+        if (m_clock.now() >= m_deadline) {
+            m_done = true; // timeoutSeconds: the client watches again from its last revision
+            return std::nullopt;
+        }
+        auto event = m_watcher->next(wait);
+        if (!event) {
+            if (m_watcher->isStopped())
+                m_done = true;
+            return std::nullopt;
+        }
+        switch (event->type) {
+        case store::EventType::Error:
+            m_done = true;
+            return json{{"type", "ERROR"}, {"object", event->error.toStatus()}}.dump() + "\n";
+        case store::EventType::Bookmark:
+            if (!m_bookmarks)
+                return std::nullopt;
+            return json{{"type", "BOOKMARK"},
+                        {"object", {{"kind", m_resource.kind}, {"apiVersion", m_resource.apiVersion()},
+                                    {"metadata", {{"resourceVersion", std::to_string(event->revision)}}}}}}
+                       .dump()
+                + "\n";
+        default: break;
+        }
+        const char *type = event->type == store::EventType::Added ? "ADDED"
+            : event->type == store::EventType::Deleted            ? "DELETED"
+                                                                  : "MODIFIED";
+        return json{{"type", type}, {"object", render(*event->object)}}.dump() + "\n";
+    }
+
+    bool finished() const override { return m_done && m_initial.empty(); }
+
+private:
+    json render(const json &object) const
+    {
+        if (!m_table)
+            return object;
+        auto table = TablePrinter::print(m_resource.kind, {&object}, m_clock.now());
+        table.setResourceVersion(object.value("metadata", json::object()).value("resourceVersion", ""));
+        return table.toJson();
+    }
+
+    std::shared_ptr<store::Watcher> m_watcher;
+    std::deque<json> m_initial;
+    const model::ResourceInfo &m_resource;
+    bool m_table, m_bookmarks;
+    Clock &m_clock;
+    Clock::TimePoint m_deadline;
+    bool m_done = false;
+};
+
 } // namespace
 
 ApiHandler::ApiHandler(cluster::ClusterApi &api, Clock &clock, const model::SchemaRegistry &registry)
@@ -97,10 +172,10 @@ HttpResponse ApiHandler::handle(const HttpRequest &request)
     t.storeResource = cluster::ClusterApi::storeResource(*t.resource);
     if (!t.info.subresource.empty() && t.info.subresource != "status")
         return errorResponse(Error(Reason::MethodNotAllowed, t.info.resource + "/" + t.info.subresource + " is not served yet"));
-    if (t.info.queryFlag("watch"))
-        return errorResponse(Error(Reason::MethodNotAllowed, "watch is not served yet"));
 
     const std::string &verb = t.info.verb;
+    if (verb == "watch")
+        return watch(request, t);
     if (verb == "get")
         return get(request, t);
     if (verb == "list")
@@ -311,6 +386,64 @@ HttpResponse ApiHandler::patch(const HttpRequest &request, const Target &t)
         return r;
     }
     return errorResponse(Error(Reason::Conflict, "the object kept changing while the patch was applied; try again"));
+}
+
+HttpResponse ApiHandler::watch(const HttpRequest &request, const Target &t)
+{
+    store::WatchOptions options;
+    options.ns = t.info.ns;
+    if (auto l = t.info.queryValue("labelSelector"); !l.empty()) {
+        auto parsed = model::LabelSelector::parse(l);
+        if (!parsed)
+            return errorResponse(parsed.error());
+        options.labels = std::move(*parsed);
+    }
+    if (auto f = t.info.queryValue("fieldSelector"); !f.empty()) {
+        auto parsed = model::FieldSelector::parse(f);
+        if (!parsed)
+            return errorResponse(parsed.error());
+        options.fields = std::move(*parsed);
+    }
+    if (!t.info.name.empty()) // GET .../pods/NAME?watch=true, an old form kubectl still knows
+        options.fields = model::FieldSelector::oneTermEqual("metadata.name", t.info.name);
+    options.bookmarks = t.info.queryFlag("allowWatchBookmarks");
+    std::deque<json> initial;
+    const std::string rv = t.info.queryValue("resourceVersion");
+    if (rv.empty() || rv == "0") {
+        // Start from the current state: every object as ADDED, then the changes after it.
+        store::ListOptions list;
+        list.ns = options.ns;
+        list.labels = options.labels;
+        list.fields = options.fields;
+        auto current = m_api.store().list(t.storeResource, list);
+        if (!current)
+            return errorResponse(current.error());
+        for (const auto &o : current->items)
+            initial.push_back(*o);
+        options.fromRevision = current->revision;
+    } else {
+        try {
+            options.fromRevision = std::stoll(rv);
+        } catch (const std::exception &) {
+            return errorResponse(Error(Reason::BadRequest, "resourceVersion must be a number, not \"" + rv + "\""));
+        }
+    }
+    int64_t timeout = 1800; // the API server's --min-request-timeout
+    if (auto s = t.info.queryValue("timeoutSeconds"); !s.empty())
+        timeout = std::clamp<int64_t>(std::atoll(s.c_str()), 1, 3600);
+    auto watcher = m_api.store().watch(t.storeResource, options);
+    HttpResponse r;
+    if (!watcher) {
+        // Too old a revision: like the API server, a watch that ends at once with an ERROR event.
+        Error e = watcher.takeError();
+        if (e.reason() != Reason::Gone && e.reason() != Reason::Expired)
+            return errorResponse(e);
+        r.body = json{{"type", "ERROR"}, {"object", e.toStatus()}}.dump() + "\n";
+        return r;
+    }
+    r.stream = std::make_shared<WatchStream>(std::move(*watcher), std::move(initial), *t.resource, wantsTable(request),
+                                             options.bookmarks, m_clock, m_clock.now() + std::chrono::seconds(timeout));
+    return r;
 }
 
 HttpResponse ApiHandler::remove(const HttpRequest &request, const Target &t)

@@ -4,7 +4,10 @@
 // aggregated), and get / list (JSON or Table) / create / update / patch / delete of every
 // resource the schema registry knows, with dryRun, fieldValidation and Warning headers.
 //
-// Not served yet (answered with a clear 405/404 Status): watch streams, pods/log, exec,
+// Watches stream chunked JSON events (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR), as objects or
+// one-row Tables, with allowWatchBookmarks and timeoutSeconds.
+//
+// Not served yet (answered with a clear 405/404 Status): pods/log, exec,
 // attach, port-forward, the scale and eviction subresources, server-side apply, OpenAPI.
 
 #include "core/apiserver/discovery.h"
@@ -34,6 +37,7 @@ private:
     HttpResponse update(const HttpRequest &request, const Target &t);
     HttpResponse patch(const HttpRequest &request, const Target &t);
     HttpResponse remove(const HttpRequest &request, const Target &t);
+    HttpResponse watch(const HttpRequest &request, const Target &t);
 
     cluster::ClusterApi &m_api;
     Clock &m_clock;

@@ -13,6 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <condition_variable>
+#include <mutex>
+
 namespace podscape::core::apiserver {
 
 namespace beast = boost::beast;
@@ -43,6 +49,10 @@ struct HttpsServer::Impl {
     // touch these (and the TLS context) on their way out.
     std::atomic<size_t> connections{0};
     std::atomic<bool> stopped{false};
+    // Stream threads running; stop() waits for them (they hold sessions that refer to us).
+    std::mutex streamMutex;
+    std::condition_variable streamsDone;
+    size_t streams = 0;
     ssl::context tls{ssl::context::tls_server};
     net::io_context io;
     tcp::acceptor acceptor{io};
@@ -178,6 +188,8 @@ private:
 
     void respond(HttpResponse response, bool keepAlive)
     {
+        if (response.stream)
+            return stream(std::move(response));
         auto message = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
         message->set(http::field::server, "podscape");
         message->set(http::field::content_type, response.contentType);
@@ -195,6 +207,60 @@ private:
             else
                 self->shutdown();
         });
+    }
+
+    // A streamed body on a thread of its own: the client sends nothing meanwhile, so the
+    // socket is this thread's alone until the stream ends; then the connection closes.
+    void stream(HttpResponse response)
+    {
+        {
+            std::lock_guard g(m_server.streamMutex);
+            if (m_server.streams >= m_server.options.maxStreams || m_server.stopped) {
+                response.stream.reset();
+                auto busy = HttpResponse::fromError(Error(Reason::TooManyRequests, "too many open watches; try again shortly"));
+                return respond(std::move(busy), false);
+            }
+            ++m_server.streams;
+        }
+        // Blocking writes from here on: no async timer, but a client that stops reading
+        // fails the write after 10 s instead of holding the thread (and stop()) forever.
+        beast::get_lowest_layer(m_stream).expires_never();
+        timeval sendTimeout{10, 0};
+        ::setsockopt(beast::get_lowest_layer(m_stream).socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &sendTimeout,
+                     sizeof sendTimeout);
+        std::thread([self = shared_from_this(), response = std::move(response)]() mutable {
+            self->pump(response);
+            std::lock_guard g(self->m_server.streamMutex);
+            --self->m_server.streams;
+            self->m_server.streamsDone.notify_all();
+        }).detach();
+    }
+
+    void pump(HttpResponse &response)
+    {
+        http::response<http::empty_body> header{static_cast<http::status>(response.status), 11};
+        header.set(http::field::server, "podscape");
+        header.set(http::field::content_type, response.contentType);
+        for (const auto &[name, value] : response.headers)
+            header.insert(name, value);
+        header.chunked(true);
+        header.keep_alive(false);
+        beast::error_code ec;
+        http::response_serializer<http::empty_body> serializer{header};
+        http::write_header(m_stream, serializer, ec);
+        while (!ec && !m_server.stopped) {
+            auto chunk = response.stream->next(std::chrono::milliseconds(250));
+            if (!chunk) {
+                if (response.stream->finished())
+                    break;
+                continue;
+            }
+            net::write(m_stream, http::make_chunk(net::buffer(*chunk)), ec);
+        }
+        if (!ec)
+            net::write(m_stream, http::make_chunk_last(), ec);
+        m_stream.shutdown(ec);
+        beast::get_lowest_layer(m_stream).socket().close(ec);
     }
 
     void shutdown()
@@ -282,6 +348,11 @@ void HttpsServer::stop()
         beast::error_code ignored;
         impl->acceptor.close(ignored);
     });
+    {
+        // Streams notice `stopped` within their poll interval and end.
+        std::unique_lock lock(m_impl->streamMutex);
+        m_impl->streamsDone.wait(lock, [&] { return m_impl->streams == 0; });
+    }
     m_impl->io.stop();
     for (auto &t : m_impl->threads)
         if (t.joinable())
@@ -297,5 +368,11 @@ std::string HttpsServer::url() const
 }
 
 size_t HttpsServer::openConnections() const { return m_impl->connections; }
+
+size_t HttpsServer::openStreams() const
+{
+    std::lock_guard g(m_impl->streamMutex);
+    return m_impl->streams;
+}
 
 } // namespace podscape::core::apiserver

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,7 +37,19 @@ struct HttpRequest {
     std::string header(const std::string &lowercaseName) const;
 };
 
+// A response body that arrives over time (a watch): the server sends it chunked, pulling
+// chunks on a thread of its own (bounded by maxStreams) until the stream ends or the client goes.
+class ResponseStream
+{
+public:
+    virtual ~ResponseStream() = default;
+    // The next chunk, or nullopt when none came within `wait`; finished() says whether more may come.
+    virtual std::optional<std::string> next(std::chrono::milliseconds wait) = 0;
+    virtual bool finished() const = 0;
+};
+
 struct HttpResponse {
+    std::shared_ptr<ResponseStream> stream; // set: the body is this stream, sent chunked
     int status = 200;
     std::string contentType = "application/json";
     std::string body;
@@ -53,6 +66,7 @@ struct HttpsServerOptions {
     size_t maxBodyBytes = 3 * 1024 * 1024;
     size_t maxHeaderBytes = 64 * 1024;
     size_t maxConnections = 512;
+    size_t maxStreams = 256; // open watches; beyond it a watch gets 429
     std::chrono::seconds handshakeTimeout{10};
     std::chrono::seconds idleTimeout{120}; // between requests on a kept-alive connection
     std::chrono::seconds readTimeout{30};  // for one request once it started
@@ -75,6 +89,7 @@ public:
     uint16_t port() const;
     std::string url() const; // "https://127.0.0.1:PORT"
     size_t openConnections() const;
+    size_t openStreams() const;
 
     struct Impl;
 

@@ -132,7 +132,27 @@ private slots:
                               {{"content-type", "application/merge-patch+json"}});
         QCOMPARE(patched.status, 200);
         QCOMPARE(json::parse(patched.body)["data"]["x"], json("y"));
-        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods?watch=true").status, 405);
+        // A watch: what exists first, then the changes.
+        auto watch = h.call("GET", "/api/v1/namespaces/default/configmaps?watch=true");
+        QVERIFY(watch.stream);
+        std::vector<json> events;
+        auto drain = [&] {
+            while (auto chunk = watch.stream->next(std::chrono::milliseconds(200)))
+                events.push_back(json::parse(*chunk));
+        };
+        drain();
+        QCOMPARE(events.size(), size_t(1)); // "c", created above
+        QCOMPARE(events[0]["type"], json("ADDED"));
+        QVERIFY(h.call("DELETE", "/api/v1/namespaces/default/configmaps/c").status == 200);
+        drain();
+        QCOMPARE(events.size(), size_t(2));
+        QCOMPARE(events[1]["type"], json("DELETED"));
+        QVERIFY(!watch.stream->finished());
+        // From a revision too old for the history: one ERROR event (410), as the API server does.
+        auto old = h.call("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1");
+        if (!old.stream) {
+            QCOMPARE(json::parse(old.body)["type"], json("ERROR"));
+        }
     }
 
     void kubectlDrivesIt()
@@ -167,6 +187,22 @@ private slots:
 
         auto nodes = h.kubectl({"get", "nodes"});
         QVERIFY2(nodes.out.find("node-1   Ready") != std::string::npos, nodes.out.c_str());
+
+        // kubectl get -w: rows as they change.
+        QProcess watch;
+        watch.setProcessChannelMode(QProcess::MergedChannels);
+        watch.start(QStandardPaths::findExecutable("kubectl"),
+                    {"--kubeconfig", QString::fromStdString(h.kubeconfig), "get", "pods", "-w"});
+        QVERIFY(watch.waitForStarted());
+        QByteArray listed;
+        QTRY_VERIFY_WITH_TIMEOUT((listed += watch.readAllStandardOutput()).contains("kubia-manual"), 20000);
+        auto labelled = h.kubectl({"label", "pod", "kubia-manual", "tier=front"});
+        QVERIFY2(labelled.code == 0, labelled.err.c_str());
+        QByteArray seen;
+        QTRY_VERIFY2_WITH_TIMEOUT((seen += watch.readAllStandardOutput()).contains("kubia-manual"),
+                                  (listed + "|" + seen).constData(), 20000); // the MODIFIED row
+        watch.kill();
+        watch.waitForFinished();
 
         auto deleted = h.kubectl({"delete", "pod", "kubia-manual", "--wait=false"});
         QVERIFY2(deleted.code == 0, deleted.err.c_str());
