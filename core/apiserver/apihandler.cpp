@@ -149,7 +149,7 @@ private:
 } // namespace
 
 ApiHandler::ApiHandler(cluster::ClusterApi &api, Clock &clock, const model::SchemaRegistry &registry)
-    : m_api(api), m_clock(clock), m_registry(registry), m_discovery(registry)
+    : m_api(api), m_clock(clock), m_registry(registry), m_discovery(registry), m_openApi(registry)
 {}
 
 HttpResponse ApiHandler::handle(const HttpRequest &request)
@@ -208,6 +208,12 @@ HttpResponse ApiHandler::nonResource(const HttpRequest &request, const std::stri
         r.contentType = "text/plain; charset=utf-8";
         r.body = "ok";
         return r;
+    }
+    if (path == "/openapi/v3")
+        return jsonResponse(m_openApi.root());
+    if (path.rfind("/openapi/v3/", 0) == 0) {
+        if (const json *doc = m_openApi.document(path.substr(std::string("/openapi/v3/").size())))
+            return jsonResponse(*doc);
     }
     const std::string accept = request.header("accept");
     const bool aggregated = accept.find("as=APIGroupDiscoveryList") != std::string::npos;

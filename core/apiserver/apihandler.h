@@ -8,10 +8,11 @@
 // one-row Tables, with allowWatchBookmarks and timeoutSeconds.
 //
 // Not served yet (answered with a clear 405/404 Status): pods/log, exec,
-// attach, port-forward, the scale and eviction subresources, server-side apply, OpenAPI.
+// attach, port-forward, the scale and eviction subresources, server-side apply, OpenAPI schemas.
 
 #include "core/apiserver/discovery.h"
 #include "core/apiserver/httpsserver.h"
+#include "core/apiserver/openapi.h"
 #include "core/base/clock.h"
 #include "core/cluster/clusterapi.h"
 
@@ -43,6 +44,7 @@ private:
     Clock &m_clock;
     const model::SchemaRegistry &m_registry;
     Discovery m_discovery;
+    OpenApi m_openApi;
 };
 
 } // namespace podscape::core::apiserver

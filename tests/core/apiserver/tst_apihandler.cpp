@@ -105,6 +105,17 @@ private slots:
         QCOMPARE(version.status, 200);
         QCOMPARE(json::parse(version.body)["minor"], json("32"));
         QCOMPARE(h.call("GET", "/healthz").body, std::string("ok"));
+        // OpenAPI v3: the index points at per-group-version documents whose PATCH lists fieldValidation.
+        json index = json::parse(h.call("GET", "/openapi/v3").body);
+        const std::string appsUrl = index["paths"]["apis/apps/v1"]["serverRelativeURL"];
+        json apps = json::parse(h.call("GET", appsUrl).body);
+        const json &patchOp = apps["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+        QCOMPARE(patchOp["x-kubernetes-group-version-kind"]["kind"], json("Deployment"));
+        bool listsFieldValidation = false;
+        for (const auto &p : patchOp["parameters"])
+            listsFieldValidation = listsFieldValidation || p["name"] == "fieldValidation";
+        QVERIFY(listsFieldValidation);
+        QCOMPARE(h.call("GET", "/openapi/v2").status, 404);
         auto aggregated = h.call("GET", "/apis", {}, {{"accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"}});
         QCOMPARE(json::parse(aggregated.body)["kind"], json("APIGroupDiscoveryList"));
         QVERIFY(aggregated.contentType.find("as=APIGroupDiscoveryList") != std::string::npos);
@@ -165,8 +176,8 @@ private slots:
         QVERIFY2(ns.out.find("NAME") == 0 && ns.out.find("STATUS") != std::string::npos, ns.out.c_str());
         QVERIFY2(ns.out.find("kube-system") != std::string::npos, ns.out.c_str());
 
-        // --validate=false until /openapi/v3 is served (kubectl downloads it to decide how to validate).
-        auto created = h.kubectl({"create", "--validate=false", "-f", "-"}, kPod);
+        // kubectl reads /openapi/v3 first and, finding fieldValidation on PATCH, validates on the server.
+        auto created = h.kubectl({"create", "-f", "-"}, kPod);
         QVERIFY2(created.code == 0, created.err.c_str());
         QCOMPARE(created.out, std::string("pod/kubia-manual created\n"));
 
@@ -180,6 +191,15 @@ private slots:
         QVERIFY2(labels.out.find("app=kubia") != std::string::npos, labels.out.c_str());
         auto yaml = h.kubectl({"get", "pod", "kubia-manual", "-o", "yaml"});
         QVERIFY2(yaml.out.find("podIP: 127.244.") != std::string::npos, yaml.out.c_str());
+
+        // The seed notes' classic mistake: "images" for "image". Refused, named, nothing created.
+        std::string bad = kPod;
+        bad.replace(bad.find("name: kubia-manual"), 18, "name: kubia-typo");
+        bad.replace(bad.find("- image:"), 8, "- images:");
+        auto refused = h.kubectl({"create", "-f", "-"}, bad);
+        QCOMPARE(refused.code, 1);
+        QVERIFY2(refused.err.find("images") != std::string::npos, refused.err.c_str());
+        QVERIFY(h.kubectl({"get", "pod", "kubia-typo"}).code != 0);
 
         auto missing = h.kubectl({"get", "pod", "nope"});
         QCOMPARE(missing.code, 1);
