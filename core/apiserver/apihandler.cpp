@@ -146,6 +146,21 @@ private:
     bool m_done = false;
 };
 
+json scaleOf(const json &workload)
+{
+    const json &spec = workload.value("spec", json::object());
+    std::string selector;
+    if (workload.value("kind", "") == "ReplicationController") {
+        for (const auto &[k, v] : spec.value("selector", json::object()).items())
+            selector += (selector.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    } else if (auto parsed = model::LabelSelector::fromJson(spec.value("selector", json::object())); parsed) {
+        selector = parsed->toString();
+    }
+    const int desired = spec.contains("replicas") && spec["replicas"].is_number_integer() ? spec["replicas"].get<int>() : 1;
+    const int current = workload.value("status", json::object()).value("replicas", 0);
+    return model::Scale::forWorkload(model::Object(workload), desired, current, selector).doc();
+}
+
 } // namespace
 
 ApiHandler::ApiHandler(cluster::ClusterApi &api, Clock &clock, const model::SchemaRegistry &registry)
@@ -170,6 +185,8 @@ HttpResponse ApiHandler::handle(const HttpRequest &request)
     if (!t.resource->namespaced && !t.info.ns.empty())
         return errorResponse(Error(Reason::NotFound, "the server could not find the requested resource"));
     t.storeResource = cluster::ClusterApi::storeResource(*t.resource);
+    if (t.info.subresource == "scale" && t.resource->hasSubresource("scale"))
+        return scale(request, t);
     if (!t.info.subresource.empty() && t.info.subresource != "status")
         return errorResponse(Error(Reason::MethodNotAllowed, t.info.resource + "/" + t.info.subresource + " is not served yet"));
 
@@ -450,6 +467,55 @@ HttpResponse ApiHandler::watch(const HttpRequest &request, const Target &t)
     r.stream = std::make_shared<WatchStream>(std::move(*watcher), std::move(initial), *t.resource, wantsTable(request),
                                              options.bookmarks, m_clock, m_clock.now() + std::chrono::seconds(timeout));
     return r;
+}
+
+HttpResponse ApiHandler::scale(const HttpRequest &request, const Target &t)
+{
+    auto options = writeOptions(t.info);
+    if (!options)
+        return errorResponse(options.error());
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+        if (!current)
+            return errorResponse(current.error());
+        const json currentScale = scaleOf(**current);
+        if (t.info.verb == "get")
+            return jsonResponse(currentScale);
+        json wanted;
+        if (t.info.verb == "update") {
+            auto body = parseBody(request);
+            if (!body)
+                return errorResponse(body.error());
+            wanted = std::move(*body);
+        } else if (t.info.verb == "patch") {
+            auto type = patchTypeOf(request.header("content-type"));
+            if (!type)
+                return errorResponse(type.error());
+            auto patched = applyPatch(*type, currentScale, request.body, m_registry, "Scale");
+            if (!patched)
+                return errorResponse(patched.error());
+            wanted = std::move(*patched);
+        } else {
+            return errorResponse(Error(Reason::MethodNotAllowed, "scale supports get, update and patch"));
+        }
+        const json &replicas = wanted.value("spec", json::object()).value("replicas", json());
+        if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0)
+            return errorResponse(Error::invalid("Scale", t.info.name,
+                                                {Cause{"FieldValueInvalid", "must be a non-negative integer", "spec.replicas"}}));
+        // A resourceVersion in the Scale is a precondition on the workload, as in Kubernetes.
+        const std::string precondition = wanted.value("metadata", json::object()).value("resourceVersion", "");
+        json workload = **current;
+        if (!precondition.empty())
+            workload["metadata"]["resourceVersion"] = precondition;
+        workload["spec"]["replicas"] = replicas;
+        auto written = m_api.update(std::move(workload), *options);
+        if (!written && written.error().reason() == Reason::Conflict && precondition.empty())
+            continue;
+        if (!written)
+            return errorResponse(written.error());
+        return jsonResponse(scaleOf(*written->object));
+    }
+    return errorResponse(Error(Reason::Conflict, "the object kept changing while it was scaled; try again"));
 }
 
 HttpResponse ApiHandler::remove(const HttpRequest &request, const Target &t)

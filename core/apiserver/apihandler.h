@@ -5,10 +5,11 @@
 // resource the schema registry knows, with dryRun, fieldValidation and Warning headers.
 //
 // Watches stream chunked JSON events (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR), as objects or
-// one-row Tables, with allowWatchBookmarks and timeoutSeconds.
+// one-row Tables, with allowWatchBookmarks and timeoutSeconds. The scale subresource
+// (autoscaling/v1 Scale) reads and writes a workload's spec.replicas.
 //
 // Not served yet (answered with a clear 405/404 Status): pods/log, exec,
-// attach, port-forward, the scale and eviction subresources, server-side apply, OpenAPI schemas.
+// attach, port-forward, the eviction and binding subresources, server-side apply, OpenAPI schemas.
 
 #include "core/apiserver/discovery.h"
 #include "core/apiserver/httpsserver.h"
@@ -39,6 +40,7 @@ private:
     HttpResponse patch(const HttpRequest &request, const Target &t);
     HttpResponse remove(const HttpRequest &request, const Target &t);
     HttpResponse watch(const HttpRequest &request, const Target &t);
+    HttpResponse scale(const HttpRequest &request, const Target &t);
 
     cluster::ClusterApi &m_api;
     Clock &m_clock;

@@ -19,8 +19,6 @@ class ReplicaSetController final : public Controller
 {
 public:
     enum class Kind { ReplicaSet, ReplicationController };
-    // How long a pod's status change may wait before its owner's status is recounted.
-    static constexpr std::chrono::milliseconds kStatusBatch{100};
 
     struct Options {
         int burstReplicas = 500; // most pods created or deleted in one sync

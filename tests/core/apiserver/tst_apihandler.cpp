@@ -227,6 +227,49 @@ private slots:
         auto deleted = h.kubectl({"delete", "pod", "kubia-manual", "--wait=false"});
         QVERIFY2(deleted.code == 0, deleted.err.c_str());
         QCOMPARE(deleted.out, std::string("pod \"kubia-manual\" deleted\n"));
+
+        // A Deployment: apply, scale through /scale, roll forward, history, undo.
+        const std::string deployment = R"(apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kubia
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: kubia-d
+  template:
+    metadata:
+      labels:
+        app: kubia-d
+    spec:
+      containers:
+      - name: nodejs
+        image: luksa/kubia:v1
+)";
+        auto applied = h.kubectl({"apply", "-f", "-"}, deployment);
+        QVERIFY2(applied.code == 0, applied.err.c_str());
+        QCOMPARE(applied.out, std::string("deployment.apps/kubia created\n"));
+        auto scaled = h.kubectl({"scale", "deployment", "kubia", "--replicas=3"});
+        QVERIFY2(scaled.code == 0, scaled.err.c_str());
+        QCOMPARE(scaled.out, std::string("deployment.apps/kubia scaled\n"));
+        QTRY_COMPARE_WITH_TIMEOUT(h.kubectl({"get", "deployment", "kubia", "-o", "jsonpath={.status.availableReplicas}"}).out,
+                                  std::string("3"), 30000);
+        std::string v2 = deployment;
+        v2.replace(v2.find("kubia:v1"), 8, "kubia:v2");
+        v2.replace(v2.find("replicas: 2"), 11, "replicas: 3");
+        auto reapplied = h.kubectl({"apply", "-f", "-"}, v2);
+        QVERIFY2(reapplied.code == 0, reapplied.err.c_str());
+        QCOMPARE(reapplied.out, std::string("deployment.apps/kubia configured\n"));
+        auto status = h.kubectl({"rollout", "status", "deployment", "kubia", "--timeout=60s"});
+        QVERIFY2(status.code == 0, (status.out + status.err).c_str());
+        auto history = h.kubectl({"rollout", "history", "deployment", "kubia"});
+        QVERIFY2(history.out.find("1         <none>") != std::string::npos && history.out.find("2         <none>") != std::string::npos,
+                 history.out.c_str());
+        auto undo = h.kubectl({"rollout", "undo", "deployment", "kubia"});
+        QVERIFY2(undo.code == 0, undo.err.c_str());
+        QTRY_COMPARE_WITH_TIMEOUT(h.kubectl({"get", "deployment", "kubia", "-o", "jsonpath={.spec.template.spec.containers[0].image}"}).out,
+                                  std::string("luksa/kubia:v1"), 30000);
     }
 };
 
