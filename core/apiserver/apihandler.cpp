@@ -151,7 +151,8 @@ json scaleOf(const json &workload)
     const json &spec = workload.value("spec", json::object());
     std::string selector;
     if (workload.value("kind", "") == "ReplicationController") {
-        for (const auto &[k, v] : spec.value("selector", json::object()).items())
+        const json selectorMap = spec.value("selector", json::object()); // items() of a temporary would dangle
+        for (const auto &[k, v] : selectorMap.items())
             selector += (selector.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
     } else if (auto parsed = model::LabelSelector::fromJson(spec.value("selector", json::object())); parsed) {
         selector = parsed->toString();

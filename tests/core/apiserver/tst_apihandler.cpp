@@ -143,6 +143,27 @@ private slots:
                               {{"content-type", "application/merge-patch+json"}});
         QCOMPARE(patched.status, 200);
         QCOMPARE(json::parse(patched.body)["data"]["x"], json("y"));
+        // The scale subresource of a ReplicationController (map selector).
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/replicationcontrollers",
+                        R"({"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"rc"},"spec":{"replicas":0,"selector":{"app":"rc"},
+                            "template":{"metadata":{"labels":{"app":"rc"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}})")
+                     .status,
+                 201);
+        json scale = json::parse(h.call("GET", "/api/v1/namespaces/default/replicationcontrollers/rc/scale").body);
+        QCOMPARE(scale["kind"], json("Scale"));
+        QCOMPARE(scale["apiVersion"], json("autoscaling/v1"));
+        QCOMPARE(scale["status"]["selector"], json("app=rc"));
+        QCOMPARE(scale["spec"]["replicas"], json(0));
+        auto rescaled = h.call("PATCH", "/api/v1/namespaces/default/replicationcontrollers/rc/scale", R"({"spec":{"replicas":2}})",
+                               {{"content-type", "application/merge-patch+json"}});
+        QCOMPARE(rescaled.status, 200);
+        QCOMPARE(json::parse(rescaled.body)["spec"]["replicas"], json(2));
+        QCOMPARE(json::parse(h.call("GET", "/api/v1/namespaces/default/replicationcontrollers/rc").body)["spec"]["replicas"], json(2));
+        QCOMPARE(h.call("PATCH", "/api/v1/namespaces/default/replicationcontrollers/rc/scale", R"({"spec":{"replicas":-1}})",
+                        {{"content-type", "application/merge-patch+json"}})
+                     .status,
+                 422);
+
         // A watch: what exists first, then the changes.
         auto watch = h.call("GET", "/api/v1/namespaces/default/configmaps?watch=true");
         QVERIFY(watch.stream);
