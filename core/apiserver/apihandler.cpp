@@ -33,6 +33,24 @@ HttpResponse errorResponse(const Error &e) { return HttpResponse::fromError(e); 
 
 bool wantsTable(const HttpRequest &r) { return r.header("accept").find("as=Table") != std::string::npos; }
 
+// labelSelector and fieldSelector from the query, for lists and watches alike.
+Result<void> selectorsFromQuery(const RequestInfo &info, model::LabelSelector &labels, model::FieldSelector &fields)
+{
+    if (auto l = info.queryValue("labelSelector"); !l.empty()) {
+        auto parsed = model::LabelSelector::parse(l);
+        if (!parsed)
+            return parsed.takeError();
+        labels = std::move(*parsed);
+    }
+    if (auto f = info.queryValue("fieldSelector"); !f.empty()) {
+        auto parsed = model::FieldSelector::parse(f);
+        if (!parsed)
+            return parsed.takeError();
+        fields = std::move(*parsed);
+    }
+    return {};
+}
+
 bool dryRun(const RequestInfo &info) { return info.queryValue("dryRun") == "All"; }
 
 Result<cluster::WriteOptions> writeOptions(const RequestInfo &info)
@@ -280,18 +298,8 @@ HttpResponse ApiHandler::list(const HttpRequest &request, const Target &t)
 {
     store::ListOptions options;
     options.ns = t.info.ns;
-    if (auto l = t.info.queryValue("labelSelector"); !l.empty()) {
-        auto parsed = model::LabelSelector::parse(l);
-        if (!parsed)
-            return errorResponse(parsed.error());
-        options.labels = std::move(*parsed);
-    }
-    if (auto f = t.info.queryValue("fieldSelector"); !f.empty()) {
-        auto parsed = model::FieldSelector::parse(f);
-        if (!parsed)
-            return errorResponse(parsed.error());
-        options.fields = std::move(*parsed);
-    }
+    if (auto selected = selectorsFromQuery(t.info, options.labels, options.fields); !selected)
+        return errorResponse(selected.error());
     if (auto l = t.info.queryValue("limit"); !l.empty()) {
         try {
             options.limit = std::stoll(l);
@@ -416,18 +424,8 @@ HttpResponse ApiHandler::watch(const HttpRequest &request, const Target &t)
 {
     store::WatchOptions options;
     options.ns = t.info.ns;
-    if (auto l = t.info.queryValue("labelSelector"); !l.empty()) {
-        auto parsed = model::LabelSelector::parse(l);
-        if (!parsed)
-            return errorResponse(parsed.error());
-        options.labels = std::move(*parsed);
-    }
-    if (auto f = t.info.queryValue("fieldSelector"); !f.empty()) {
-        auto parsed = model::FieldSelector::parse(f);
-        if (!parsed)
-            return errorResponse(parsed.error());
-        options.fields = std::move(*parsed);
-    }
+    if (auto selected = selectorsFromQuery(t.info, options.labels, options.fields); !selected)
+        return errorResponse(selected.error());
     if (!t.info.name.empty()) // GET .../pods/NAME?watch=true, an old form kubectl still knows
         options.fields = model::FieldSelector::oneTermEqual("metadata.name", t.info.name);
     options.bookmarks = t.info.queryFlag("allowWatchBookmarks");
