@@ -159,6 +159,7 @@ int main(int argc, char **argv)
     }
     auto &cluster = **started;
     apiserver::ApiHandler handler(cluster.api(), cluster.clock());
+    handler.setNodeAccess(cluster);
     auto server = apiserver::HttpsServer::start(
         *credentials, [&handler](const apiserver::HttpRequest &r) { return handler.handle(r); }, serverOptions, allowRemote);
     if (!server) {

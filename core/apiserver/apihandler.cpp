@@ -186,6 +186,15 @@ ApiHandler::ApiHandler(cluster::ClusterApi &api, Clock &clock, const model::Sche
     : m_api(api), m_clock(clock), m_registry(registry), m_discovery(registry), m_openApi(registry)
 {}
 
+void ApiHandler::setNodeAccess(cluster::NodeAccess &nodes)
+{
+    m_nodeProxy = std::make_unique<NodeProxy>(nodes, m_clock);
+    if (!m_metrics)
+        for (auto &r : MetricsApi::resources())
+            m_discovery.addResource(std::move(r));
+    m_metrics = std::make_unique<MetricsApi>(nodes, m_api.store());
+}
+
 HttpResponse ApiHandler::handle(const HttpRequest &request)
 {
     auto parsed = parseRequest(request.method, request.target);
@@ -193,6 +202,8 @@ HttpResponse ApiHandler::handle(const HttpRequest &request)
         return errorResponse(parsed.error());
     if (!parsed->isResource)
         return nonResource(request, parsed->path);
+    if (parsed->group == MetricsApi::kGroup && m_metrics)
+        return m_metrics->handle(*parsed);
 
     Target t;
     t.info = std::move(*parsed);
@@ -206,6 +217,10 @@ HttpResponse ApiHandler::handle(const HttpRequest &request)
     t.storeResource = cluster::ClusterApi::storeResource(*t.resource);
     if (t.info.subresource == "scale" && t.resource->hasSubresource("scale"))
         return scale(request, t);
+    if (t.resource->kind == "Pod"
+        && (t.info.subresource == "log" || t.info.subresource == "exec" || t.info.subresource == "attach"
+            || t.info.subresource == "portforward"))
+        return podSubresource(request, t);
     if (!t.info.subresource.empty() && t.info.subresource != "status")
         return errorResponse(Error(Reason::MethodNotAllowed, t.info.resource + "/" + t.info.subresource + " is not served yet"));
 
@@ -225,6 +240,35 @@ HttpResponse ApiHandler::handle(const HttpRequest &request)
     if (verb == "delete")
         return remove(request, t);
     return errorResponse(Error(Reason::MethodNotAllowed, "the server does not allow this method on the requested resource"));
+}
+
+HttpResponse ApiHandler::podSubresource(const HttpRequest &request, const Target &t)
+{
+    if (!m_nodeProxy)
+        return errorResponse(Error(Reason::ServiceUnavailable, "this API server has no nodes to forward pods/"
+                                                                   + t.info.subresource + " to"));
+    const std::string &sub = t.info.subresource;
+    const bool get = request.method == "GET";
+    if (sub == "log" && !get)
+        return errorResponse(Error(Reason::MethodNotAllowed, "pods/log only answers GET"));
+    if (!get && request.method != "POST")
+        return errorResponse(Error(Reason::MethodNotAllowed, "pods/" + sub + " answers GET (WebSocket) and POST"));
+    // exec, attach and port-forward act inside the pod: a write (RBAC's "create"), whatever the method.
+    if (sub != "log" && request.role == Role::ReadOnly)
+        return errorResponse(Error(Reason::Forbidden, "this token is read-only: pods/" + sub + " is not allowed"));
+    auto pod = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+    if (!pod) {
+        Error e = pod.takeError();
+        if (e.reason() == Reason::NotFound)
+            e = Error(Reason::NotFound, "pods \"" + t.info.name + "\" not found");
+        return errorResponse(e);
+    }
+    if (sub == "log")
+        return m_nodeProxy->logs(t.info, **pod);
+    if (sub == "exec" || sub == "attach")
+        return m_nodeProxy->remoteCommand(request, t.info, **pod, sub == "attach");
+    return errorResponse(Error(Reason::BadRequest, "pods/portforward is not served yet: port-forward arrives with the "
+                                                   "process runtime; until then reach the pod through a Service"));
 }
 
 HttpResponse ApiHandler::nonResource(const HttpRequest &request, const std::string &path)

@@ -8,11 +8,16 @@
 // one-row Tables, with allowWatchBookmarks and timeoutSeconds. The scale subresource
 // (autoscaling/v1 Scale) reads and writes a workload's spec.replicas.
 //
-// Not served yet (answered with a clear 405/404 Status): pods/log, exec,
-// attach, port-forward, the eviction and binding subresources, server-side apply, OpenAPI schemas.
+// pods/log, exec, attach and portforward go to the pod's node (NodeProxy); metrics.k8s.io
+// is answered from the nodes' usage (MetricsApi).
+//
+// Not served yet (answered with a clear 405/404 Status): the eviction and binding
+// subresources, server-side apply, OpenAPI schemas.
 
 #include "core/apiserver/discovery.h"
 #include "core/apiserver/httpsserver.h"
+#include "core/apiserver/metricsapi.h"
+#include "core/apiserver/nodeproxy.h"
 #include "core/apiserver/openapi.h"
 #include "core/base/clock.h"
 #include "core/cluster/clusterapi.h"
@@ -26,6 +31,10 @@ public:
                const model::SchemaRegistry &registry = model::SchemaRegistry::builtin());
 
     HttpResponse handle(const HttpRequest &request);
+
+    // Where pods/log, exec, attach, portforward and metrics.k8s.io reach the nodes; without
+    // it those answer ServiceUnavailable (and metrics.k8s.io is not advertised).
+    void setNodeAccess(cluster::NodeAccess &nodes);
 
     // The GitVersion /version reports; kubectl reads minor "32" from it.
     static constexpr const char *kGitVersion = "v1.32.0-podscape";
@@ -41,12 +50,15 @@ private:
     HttpResponse remove(const HttpRequest &request, const Target &t);
     HttpResponse watch(const HttpRequest &request, const Target &t);
     HttpResponse scale(const HttpRequest &request, const Target &t);
+    HttpResponse podSubresource(const HttpRequest &request, const Target &t);
 
     cluster::ClusterApi &m_api;
     Clock &m_clock;
     const model::SchemaRegistry &m_registry;
     Discovery m_discovery;
     OpenApi m_openApi;
+    std::unique_ptr<NodeProxy> m_nodeProxy;
+    std::unique_ptr<MetricsApi> m_metrics;
 };
 
 } // namespace podscape::core::apiserver

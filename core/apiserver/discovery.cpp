@@ -9,16 +9,29 @@ using nlohmann::json;
 Discovery::Discovery(const model::SchemaRegistry &registry) : m_registry(registry)
 {
     for (const auto &r : registry.resources()) {
-        auto g = std::find_if(m_groups.begin(), m_groups.end(), [&](const GroupVersions &x) { return x.group == r.group; });
-        if (g == m_groups.end()) {
-            m_groups.push_back({r.group, {}});
-            g = std::prev(m_groups.end());
-        }
-        if (std::find(g->versions.begin(), g->versions.end(), r.version) == g->versions.end())
-            g->versions.push_back(r.version);
+        m_resources.push_back(&r);
+        addGroupVersion(r);
     }
     // The core group first, as the API server lists it.
     std::stable_partition(m_groups.begin(), m_groups.end(), [](const GroupVersions &g) { return g.group.empty(); });
+}
+
+void Discovery::addGroupVersion(const model::ResourceInfo &r)
+{
+    auto g = std::find_if(m_groups.begin(), m_groups.end(), [&](const GroupVersions &x) { return x.group == r.group; });
+    if (g == m_groups.end()) {
+        m_groups.push_back({r.group, {}});
+        g = std::prev(m_groups.end());
+    }
+    if (std::find(g->versions.begin(), g->versions.end(), r.version) == g->versions.end())
+        g->versions.push_back(r.version);
+}
+
+void Discovery::addResource(model::ResourceInfo resource)
+{
+    m_extra.push_back(std::move(resource));
+    m_resources.push_back(&m_extra.back());
+    addGroupVersion(m_extra.back());
 }
 
 json Discovery::apiVersions(const std::string &serverAddress) const
@@ -71,7 +84,8 @@ json Discovery::apiResourceList(const std::string &group, const std::string &ver
 {
     json resources = json::array();
     bool known = false;
-    for (const auto &r : m_registry.resources()) {
+    for (const auto *resource : m_resources) {
+        const auto &r = *resource;
         if (r.group != group || r.version != version)
             continue;
         known = true;
@@ -109,7 +123,8 @@ json Discovery::aggregated(bool core, const std::string &apiVersion) const
         json versions = json::array();
         for (const auto &v : g.versions) {
             json resources = json::array();
-            for (const auto &r : m_registry.resources()) {
+            for (const auto *resource : m_resources) {
+                const auto &r = *resource;
                 if (r.group != g.group || r.version != v)
                     continue;
                 json entry = {{"resource", r.plural},

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ class Discovery
 {
 public:
     explicit Discovery(const model::SchemaRegistry &registry = model::SchemaRegistry::builtin());
+
+    // A resource served outside the registry (metrics.k8s.io's nodes and pods): listed in
+    // every discovery document from now on.
+    void addResource(model::ResourceInfo resource);
 
     // GET /api: APIVersions.
     nlohmann::json apiVersions(const std::string &serverAddress) const;
@@ -43,7 +48,11 @@ private:
     };
     std::vector<SubresourceInfo> subresourcesOf(const model::ResourceInfo &r) const;
 
+    void addGroupVersion(const model::ResourceInfo &r);
+
     const model::SchemaRegistry &m_registry;
+    std::deque<model::ResourceInfo> m_extra; // deque: m_resources points into it
+    std::vector<const model::ResourceInfo *> m_resources; // the registry's, then m_extra
     std::vector<GroupVersions> m_groups;
 };
 

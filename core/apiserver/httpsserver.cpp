@@ -10,6 +10,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,7 @@
 #include <sys/time.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 
 namespace podscape::core::apiserver {
@@ -25,7 +28,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 std::string HttpRequest::header(const std::string &lowercaseName) const
 {
@@ -147,6 +152,7 @@ private:
             return onReadError(ec);
         auto request = m_parser->release();
         const bool keepAlive = request.keep_alive();
+        const bool upgrade = websocket::is_upgrade(request);
         HttpRequest r;
         r.method = std::string(request.method_string());
         r.target = std::string(request.target());
@@ -183,8 +189,17 @@ private:
             response = HttpResponse::fromError(Error(Reason::InternalError, "internal error while serving the request"));
         }
         PS_LOG(Debug, "apiserver") << r.method << " " << r.target.substr(0, r.target.find('?')) << " " << response.status;
+        if (response.webSocket) {
+            if (!upgrade)
+                return respond(HttpResponse::fromError(Error(Reason::BadRequest, "this endpoint speaks WebSocket only: "
+                                                                                  "send an Upgrade: websocket request")),
+                               false);
+            return upgradeTo(std::move(response), std::move(request));
+        }
         respond(std::move(response), keepAlive);
     }
+
+    void upgradeTo(HttpResponse response, http::request<http::string_body> request);
 
     void respond(HttpResponse response, bool keepAlive)
     {
@@ -272,12 +287,170 @@ private:
         });
     }
 
-    beast::ssl_stream<beast::tcp_stream> m_stream;
+    TlsStream m_stream;
     HttpsServer::Impl &m_server;
     beast::flat_buffer m_buffer;
     std::optional<http::request_parser<http::string_body>> m_parser;
     bool m_refuse = false;
 };
+
+// An upgraded connection: the client's messages go to the handler as they arrive (reads on
+// the connection's strand); the handler's messages are pulled on a stream thread and queued
+// to the strand, which writes one at a time. The queue is bounded: the pulling thread waits
+// while a slow client has too much unsent.
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>
+{
+public:
+    WebSocketSession(TlsStream stream, HttpsServer::Impl &server, std::shared_ptr<WebSocketHandler> handler)
+        : m_ws(std::move(stream)), m_server(server), m_handler(std::move(handler))
+    {
+        ++m_server.connections;
+    }
+    ~WebSocketSession() { --m_server.connections; }
+
+    void accept(http::request<http::string_body> request, const std::string &protocol)
+    {
+        beast::get_lowest_layer(m_ws).expires_never(); // the websocket's own timeouts from here on
+        websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+        timeouts.idle_timeout = std::chrono::seconds(m_server.options.idleTimeout);
+        timeouts.keep_alive_pings = true;
+        m_ws.set_option(timeouts);
+        m_ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type &res) {
+            res.set(http::field::server, "podscape");
+            res.set(http::field::sec_websocket_protocol, protocol);
+        }));
+        m_ws.read_message_max(m_server.options.maxWebSocketMessage);
+        m_ws.binary(true);
+        m_ws.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                self->closed();
+                return self->releaseStream();
+            }
+            self->read();
+            std::thread([self] {
+                self->pump();
+                self->releaseStream();
+            }).detach();
+        });
+    }
+
+private:
+    void read()
+    {
+        m_ws.async_read(m_in, [self = shared_from_this()](beast::error_code ec, size_t) {
+            if (ec)
+                return self->closed();
+            const auto data = self->m_in.cdata();
+            self->m_handler->onMessage(std::string_view(static_cast<const char *>(data.data()), data.size()));
+            self->m_in.consume(self->m_in.size());
+            self->read();
+        });
+    }
+
+    void closed()
+    {
+        {
+            std::lock_guard g(m_mutex);
+            if (m_closed)
+                return;
+            m_closed = true;
+        }
+        m_room.notify_all();
+        m_handler->onClosed();
+    }
+
+    // On the stream thread: the handler's messages until it finishes or the client goes.
+    void pump()
+    {
+        constexpr size_t kMaxQueued = 1024 * 1024;
+        while (!m_server.stopped) {
+            {
+                std::unique_lock lock(m_mutex);
+                m_room.wait_for(lock, std::chrono::milliseconds(250), [&] { return m_closed || m_queued < kMaxQueued; });
+                if (m_closed)
+                    return;
+                if (m_queued >= kMaxQueued)
+                    continue;
+            }
+            auto message = m_handler->next(std::chrono::milliseconds(250));
+            if (message) {
+                {
+                    std::lock_guard g(m_mutex);
+                    m_queued += message->size();
+                }
+                net::post(m_ws.get_executor(), [self = shared_from_this(), m = std::move(*message)]() mutable {
+                    self->m_out.push_back(std::move(m));
+                    if (self->m_out.size() == 1)
+                        self->write();
+                });
+            } else if (m_handler->finished()) {
+                net::post(m_ws.get_executor(), [self = shared_from_this()] {
+                    self->m_closeWhenDrained = true;
+                    if (self->m_out.empty())
+                        self->close();
+                });
+                std::unique_lock lock(m_mutex);
+                // The strand writes the rest and closes; wait for that (or the client going).
+                m_room.wait_for(lock, std::chrono::seconds(10), [&] { return m_closed; });
+                return;
+            }
+        }
+    }
+
+    void write()
+    {
+        m_ws.async_write(net::buffer(m_out.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
+            {
+                std::lock_guard g(self->m_mutex);
+                self->m_queued -= self->m_out.front().size();
+            }
+            self->m_room.notify_all();
+            self->m_out.pop_front();
+            if (ec)
+                return self->closed();
+            if (!self->m_out.empty())
+                self->write();
+            else if (self->m_closeWhenDrained)
+                self->close();
+        });
+    }
+
+    void close()
+    {
+        m_ws.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) { self->closed(); });
+    }
+
+    void releaseStream()
+    {
+        std::lock_guard g(m_server.streamMutex);
+        --m_server.streams;
+        m_server.streamsDone.notify_all();
+    }
+
+    websocket::stream<TlsStream> m_ws;
+    HttpsServer::Impl &m_server;
+    std::shared_ptr<WebSocketHandler> m_handler;
+    beast::flat_buffer m_in;
+    std::deque<std::string> m_out; // on the strand only
+    bool m_closeWhenDrained = false; // on the strand only
+    std::mutex m_mutex;
+    std::condition_variable m_room;
+    size_t m_queued = 0;
+    bool m_closed = false;
+};
+
+void Session::upgradeTo(HttpResponse response, http::request<http::string_body> request)
+{
+    {
+        std::lock_guard g(m_server.streamMutex);
+        if (m_server.streams >= m_server.options.maxStreams || m_server.stopped)
+            return respond(HttpResponse::fromError(Error(Reason::TooManyRequests, "too many open streams; try again shortly")),
+                           false);
+        ++m_server.streams;
+    }
+    auto session = std::make_shared<WebSocketSession>(std::move(m_stream), m_server, std::move(response.webSocket));
+    session->accept(std::move(request), response.webSocketProtocol);
+}
 
 bool isLoopback(const net::ip::address &a) { return a.is_loopback(); }
 

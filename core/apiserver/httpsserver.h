@@ -22,6 +22,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -48,8 +49,29 @@ public:
     virtual bool finished() const = 0;
 };
 
+// The far end of an upgraded connection (exec, attach, port-forward): WebSocket messages
+// both ways. The server reads the client's messages on its I/O threads and pulls outgoing
+// ones on a thread of its own (counted with the streams), so next() may block up to `wait`.
+class WebSocketHandler
+{
+public:
+    virtual ~WebSocketHandler() = default;
+    // A message from the client, in order. Runs on an I/O thread: must not block.
+    virtual void onMessage(std::string_view data) = 0;
+    // The client closed the connection or it dropped; next() should end soon after.
+    virtual void onClosed() = 0;
+    // The next binary message for the client, or nullopt when none came within `wait`.
+    virtual std::optional<std::string> next(std::chrono::milliseconds wait) = 0;
+    // Nothing more will come: the server sends a normal close frame.
+    virtual bool finished() const = 0;
+};
+
 struct HttpResponse {
     std::shared_ptr<ResponseStream> stream; // set: the body is this stream, sent chunked
+    // Set on a WebSocket upgrade request: the server answers 101 with this subprotocol and
+    // hands the connection to the handler.
+    std::shared_ptr<WebSocketHandler> webSocket;
+    std::string webSocketProtocol;
     int status = 200;
     std::string contentType = "application/json";
     std::string body;
@@ -66,7 +88,8 @@ struct HttpsServerOptions {
     size_t maxBodyBytes = 3 * 1024 * 1024;
     size_t maxHeaderBytes = 64 * 1024;
     size_t maxConnections = 512;
-    size_t maxStreams = 256; // open watches; beyond it a watch gets 429
+    size_t maxStreams = 256; // open watches, log follows and WebSocket sessions; beyond it 429
+    size_t maxWebSocketMessage = 1024 * 1024; // from the client; bigger closes the session
     std::chrono::seconds handshakeTimeout{10};
     std::chrono::seconds idleTimeout{120}; // between requests on a kept-alive connection
     std::chrono::seconds readTimeout{30};  // for one request once it started

@@ -35,6 +35,15 @@ int hexDigit(char c)
 
 } // namespace
 
+std::vector<std::string> RequestInfo::queryValues(const std::string &key) const
+{
+    std::vector<std::string> out;
+    for (const auto &[k, v] : queryItems)
+        if (k == key)
+            out.push_back(v);
+    return out;
+}
+
 std::string RequestInfo::queryValue(const std::string &key, const std::string &fallback) const
 {
     auto it = query.find(key);
@@ -92,6 +101,7 @@ Result<RequestInfo> parseRequest(std::string_view method, std::string_view targe
             if (!key || !value)
                 return fail(Reason::BadRequest, "invalid query: " + std::string(pair));
             info.query[*key] = *value;
+            info.queryItems.emplace_back(*key, *value);
         }
     }
     std::string m(method);

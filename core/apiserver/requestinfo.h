@@ -14,6 +14,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace podscape::core::apiserver {
 
@@ -29,6 +31,10 @@ struct RequestInfo {
     std::string name;
     std::string subresource;   // status, scale, log, exec...
     std::map<std::string, std::string> query; // decoded; the last value of a repeated key
+    std::vector<std::pair<std::string, std::string>> queryItems; // decoded, every one in order
+
+    // Every value of a repeated key, in order (exec's command=ls&command=-l).
+    std::vector<std::string> queryValues(const std::string &key) const;
 
     std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
     std::string queryValue(const std::string &key, const std::string &fallback = {}) const;

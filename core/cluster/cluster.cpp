@@ -185,4 +185,107 @@ void Cluster::stop()
         m_store->flush();
 }
 
+Result<kubelet::Kubelet *> Cluster::kubeletFor(const std::string &node)
+{
+    // Nodes are named node-<index>, index from 1, in m_kubelets' order.
+    constexpr std::string_view prefix = "node-";
+    if (node.size() > prefix.size() && node.compare(0, prefix.size(), prefix) == 0) {
+        const std::string digits = node.substr(prefix.size());
+        if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() < 6) {
+            const size_t index = std::stoul(digits);
+            if (index >= 1 && index <= m_kubelets.size() && m_kubelets[index - 1]->nodeName() == node) {
+                auto *k = m_kubelets[index - 1].get();
+                if (!k->isRunning())
+                    return fail(Reason::ServiceUnavailable, "the kubelet on node \"" + node
+                                                                + "\" is not responding (the node is stopped); start it again or wait for its pods to move");
+                return k;
+            }
+        }
+    }
+    return fail(Reason::ServiceUnavailable, "node \"" + node + "\" is not run by this cluster; its kubelet cannot be reached");
+}
+
+Result<std::vector<kubelet::runtime::LogLine>> Cluster::containerLogs(const std::string &node, const std::string &ns,
+                                                                      const std::string &pod, const std::string &container,
+                                                                      const kubelet::runtime::LogOptions &options)
+{
+    auto k = kubeletFor(node);
+    if (!k)
+        return k.error();
+    return (*k)->containerLogs(ns, pod, container, options);
+}
+
+Result<std::unique_ptr<kubelet::runtime::LogStream>>
+Cluster::followContainerLogs(const std::string &node, const std::string &ns, const std::string &pod,
+                             const std::string &container, const kubelet::runtime::LogOptions &options)
+{
+    auto k = kubeletFor(node);
+    if (!k)
+        return k.error();
+    return (*k)->followContainerLogs(ns, pod, container, options);
+}
+
+Result<std::unique_ptr<kubelet::runtime::StreamSession>> Cluster::exec(const std::string &node, const std::string &ns,
+                                                                       const std::string &pod, const std::string &container,
+                                                                       const kubelet::runtime::ExecOptions &options)
+{
+    auto k = kubeletFor(node);
+    if (!k)
+        return k.error();
+    return (*k)->exec(ns, pod, container, options);
+}
+
+Result<std::unique_ptr<kubelet::runtime::StreamSession>> Cluster::attach(const std::string &node, const std::string &ns,
+                                                                         const std::string &pod, const std::string &container,
+                                                                         const kubelet::runtime::AttachOptions &options)
+{
+    auto k = kubeletFor(node);
+    if (!k)
+        return k.error();
+    return (*k)->attach(ns, pod, container, options);
+}
+
+Result<std::unique_ptr<kubelet::runtime::StreamSession>> Cluster::portForward(const std::string &node, const std::string &ns,
+                                                                              const std::string &pod, int port)
+{
+    auto k = kubeletFor(node);
+    if (!k)
+        return k.error();
+    return (*k)->portForward(ns, pod, port);
+}
+
+std::vector<PodUsage> Cluster::podUsage()
+{
+    std::vector<PodUsage> out;
+    for (auto &k : m_kubelets) {
+        if (!k->isRunning())
+            continue; // a silent node reports nothing, as metrics-server would drop it
+        for (auto &p : k->podUsage()) {
+            PodUsage u{std::move(p.ns), std::move(p.name), p.timestamp, {}};
+            for (auto &c : p.containers)
+                u.containers.push_back({std::move(c.name), c.cpuMilli, c.memoryBytes});
+            out.push_back(std::move(u));
+        }
+    }
+    return out;
+}
+
+std::vector<NodeUsage> Cluster::nodeUsage()
+{
+    // The sum of the node's pods: the simulation has no system daemons to add.
+    std::vector<NodeUsage> out;
+    for (auto &k : m_kubelets) {
+        if (!k->isRunning())
+            continue;
+        NodeUsage n{k->nodeName(), m_clock->now(), 0, 0};
+        for (const auto &p : k->podUsage())
+            for (const auto &c : p.containers) {
+                n.cpuMilli += c.cpuMilli;
+                n.memoryBytes += c.memoryBytes;
+            }
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
 } // namespace podscape::core::cluster

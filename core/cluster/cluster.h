@@ -7,6 +7,7 @@
 #include "core/base/clock.h"
 #include "core/base/result.h"
 #include "core/cluster/clusterapi.h"
+#include "core/cluster/nodeaccess.h"
 #include "core/store/store.h"
 
 #include <memory>
@@ -54,7 +55,7 @@ struct ClusterConfig {
     static ClusterConfig teaching();
 };
 
-class Cluster
+class Cluster final : public NodeAccess
 {
 public:
     static Result<std::unique_ptr<Cluster>> start(ClusterConfig config);
@@ -73,9 +74,28 @@ public:
     const ClusterConfig &config() const { return m_config; }
     Clock &clock() { return *m_clock; }
 
+    // NodeAccess: the kubelets, found by node name.
+    Result<std::vector<kubelet::runtime::LogLine>> containerLogs(const std::string &node, const std::string &ns,
+                                                                 const std::string &pod, const std::string &container,
+                                                                 const kubelet::runtime::LogOptions &options) override;
+    Result<std::unique_ptr<kubelet::runtime::LogStream>>
+    followContainerLogs(const std::string &node, const std::string &ns, const std::string &pod,
+                        const std::string &container, const kubelet::runtime::LogOptions &options) override;
+    Result<std::unique_ptr<kubelet::runtime::StreamSession>> exec(const std::string &node, const std::string &ns,
+                                                                  const std::string &pod, const std::string &container,
+                                                                  const kubelet::runtime::ExecOptions &options) override;
+    Result<std::unique_ptr<kubelet::runtime::StreamSession>> attach(const std::string &node, const std::string &ns,
+                                                                    const std::string &pod, const std::string &container,
+                                                                    const kubelet::runtime::AttachOptions &options) override;
+    Result<std::unique_ptr<kubelet::runtime::StreamSession>> portForward(const std::string &node, const std::string &ns,
+                                                                         const std::string &pod, int port) override;
+    std::vector<PodUsage> podUsage() override;
+    std::vector<NodeUsage> nodeUsage() override;
+
 private:
     explicit Cluster(ClusterConfig config);
     Result<void> build();
+    Result<kubelet::Kubelet *> kubeletFor(const std::string &node);
 
     ClusterConfig m_config;
     Clock *m_clock;

@@ -1,11 +1,7 @@
 // The API over an embedded cluster, judged by the real kubectl where it is on PATH, and
 // by direct calls for the answers kubectl does not show.
-#include "core/apiserver/apihandler.h"
-#include "core/cluster/cluster.h"
+#include "apiharness.h"
 
-#include <QProcess>
-#include <QStandardPaths>
-#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace podscape::core;
@@ -15,67 +11,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Harness {
-    QTemporaryDir dir;
-    std::unique_ptr<cluster::Cluster> cluster;
-    std::unique_ptr<Credentials> credentials;
-    std::unique_ptr<ApiHandler> handler;
-    std::unique_ptr<HttpsServer> server;
-    std::string kubeconfig;
-
-    Harness()
-    {
-        cluster::ClusterConfig config;
-        config.nodes = 1;
-        config.timing = "instant";
-        auto started = cluster::Cluster::start(config);
-        if (!started)
-            qFatal("cluster: %s", started.error().message().c_str());
-        cluster = std::move(*started);
-        credentials = std::make_unique<Credentials>(*Credentials::loadOrCreate(dir.path().toStdString()));
-        handler = std::make_unique<ApiHandler>(cluster->api());
-        auto serving = HttpsServer::start(*credentials, [this](const HttpRequest &r) { return handler->handle(r); });
-        if (!serving)
-            qFatal("server: %s", serving.error().message().c_str());
-        server = std::move(*serving);
-        kubeconfig = dir.path().toStdString() + "/kubeconfig";
-        (void)credentials->writeKubeconfig(kubeconfig, server->url(), credentials->adminToken());
-    }
-    ~Harness()
-    {
-        server.reset();
-        cluster->stop();
-    }
-
-    HttpResponse call(const std::string &method, const std::string &target, const std::string &body = {},
-                      std::map<std::string, std::string> headers = {})
-    {
-        HttpRequest r;
-        r.method = method;
-        r.target = target;
-        r.body = body;
-        r.headers = std::move(headers);
-        r.role = Role::Admin;
-        return handler->handle(r);
-    }
-
-    struct Run {
-        int code = -1;
-        std::string out, err;
-    };
-    Run kubectl(const QStringList &args, const std::string &stdinText = {})
-    {
-        QProcess p;
-        QStringList all = {"--kubeconfig", QString::fromStdString(kubeconfig)};
-        all += args;
-        p.start(QStandardPaths::findExecutable("kubectl"), all);
-        if (!stdinText.empty())
-            p.write(stdinText.c_str());
-        p.closeWriteChannel();
-        p.waitForFinished(60000);
-        return {p.exitCode(), p.readAllStandardOutput().toStdString(), p.readAllStandardError().toStdString()};
-    }
-};
+using Harness = podscape::tests::ApiHarness;
 
 const char *kPod = R"(apiVersion: v1
 kind: Pod
