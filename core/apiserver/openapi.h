@@ -4,7 +4,10 @@
 // fetches them before `create -f` / `apply -f`: a PATCH operation that lists the
 // `fieldValidation` parameter for the object's kind makes it validate on the server
 // (fieldValidation=Strict) instead of failing with "failed to download openapi".
-// The documents describe operations only; schemas (for `kubectl explain`) come later.
+// Each document also carries the schemas of its kinds and every type they refer to
+// (descriptions, types, defaults, enums, required fields, and the x-kubernetes-patch-*
+// extensions strategic merge patch reads), so `kubectl explain pods.spec.containers` works
+// and client-side apply computes its patches from the same merge keys the server applies.
 
 #include "core/model/schemaregistry.h"
 

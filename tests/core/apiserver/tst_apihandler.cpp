@@ -228,6 +228,52 @@ spec:
         QTRY_COMPARE_WITH_TIMEOUT(h.kubectl({"get", "deployment", "kubia", "-o", "jsonpath={.spec.template.spec.containers[0].image}"}).out,
                                   std::string("luksa/kubia:v1"), 30000);
     }
+
+    // The OpenAPI schemas: explain walks them, and apply computes its strategic merge patch
+    // from their merge keys (without "does not support strategic merge patch").
+    void schemasForExplainAndApply()
+    {
+        if (QStandardPaths::findExecutable("kubectl").isEmpty())
+            QSKIP("kubectl is not on PATH");
+        Harness h;
+        auto pods = h.kubectl({"explain", "pods"});
+        QVERIFY2(pods.code == 0, pods.err.c_str());
+        QVERIFY(pods.out.find("KIND:       Pod") != std::string::npos);
+        QVERIFY(pods.out.find("spec\t<PodSpec>") != std::string::npos);
+        auto ports = h.kubectl({"explain", "pods.spec.containers.ports"});
+        QVERIFY2(ports.out.find("containerPort\t<integer> -required-") != std::string::npos, ports.out.c_str());
+        QVERIFY2(ports.out.find("enum: TCP, UDP, SCTP") != std::string::npos, ports.out.c_str());
+        auto strategy = h.kubectl({"explain", "deployment.spec.strategy.type"});
+        QVERIFY2(strategy.out.find("GROUP:      apps") != std::string::npos, strategy.out.c_str());
+        QVERIFY(h.kubectl({"explain", "pods.spec.nosuchfield"}).code != 0);
+
+        const std::string two = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        env: [{name: A, value: "1"}, {name: B, value: "2"}]
+      - name: side
+        image: busybox
+        command: [sleep, infinity]
+)";
+        QCOMPARE(h.kubectl({"apply", "-f", "-"}, two).code, 0);
+        std::string one = two.substr(0, two.find("      - name: side"));
+        one.replace(one.find(", {name: B, value: \"2\"}"), std::string(", {name: B, value: \"2\"}").size(), "");
+        auto applied = h.kubectl({"apply", "-f", "-", "-v=5"}, one);
+        QVERIFY2(applied.code == 0, applied.err.c_str());
+        QVERIFY2(applied.err.find("does not support strategic merge patch") == std::string::npos, applied.err.c_str());
+        json containers = json::parse(h.kubectl({"get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers}"}).out);
+        QCOMPARE(containers.size(), size_t(1));
+        QCOMPARE(containers[0]["env"], json::parse(R"([{"name":"A","value":"1"}])"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestApiHandler)
