@@ -1,6 +1,7 @@
 // podscape-agent: the embedded engine without a GUI, serving the Kubernetes API over HTTPS
 // with a token, for kubectl, client libraries and remote Podscape windows.
 #include "core/apiserver/apihandler.h"
+#include "core/apiserver/bootstrap.h"
 #include "core/apiserver/credentials.h"
 #include "core/apiserver/httpsserver.h"
 #include "core/base/logger.h"
@@ -39,6 +40,9 @@ void printHelp()
               "  --teaching             Short node-failure timings for demonstrations.\n"
               "  --tls-san NAME         Another name or IP for the serving certificate (repeatable).\n"
               "  --print-kubeconfig     Print the kubeconfig to standard output and exit.\n"
+              "  --add-token NAME       Add a token, write DATA-DIR/kubeconfig-NAME (0600) for it and exit;\n"
+              "                         a running agent accepts it after its next start.\n"
+              "  --read-only            With --add-token: the token may only read (GET, watch, logs).\n"
               "  --log-level LEVEL      debug, info (default), warning or error.\n"
               "  -h, --help             Show this help and exit.\n"
               "  -v, --version          Show the version and exit.\n"
@@ -59,7 +63,8 @@ int main(int argc, char **argv)
     std::string dataDir = "podscape-data", listen = "127.0.0.1:6443", timing = "realistic", logLevel = "info";
     std::vector<std::string> sans;
     int nodes = 3;
-    bool allowRemote = false, printKubeconfig = false, teaching = false;
+    bool allowRemote = false, printKubeconfig = false, teaching = false, readOnly = false;
+    std::string tokenName;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
         auto value = [&](std::string &out) -> bool {
@@ -99,6 +104,12 @@ int main(int argc, char **argv)
             allowRemote = true;
         } else if (arg == "--teaching") {
             teaching = true;
+        } else if (arg == "--add-token") {
+            if (!value(tokenName) || tokenName.empty()
+                || tokenName.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+                return usage("--add-token needs a name of lowercase letters, digits and '-'");
+        } else if (arg == "--read-only") {
+            readOnly = true;
         } else if (arg == "--print-kubeconfig") {
             printKubeconfig = true;
         } else {
@@ -131,12 +142,27 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "podscape-agent: %s\n", credentials.error().message().c_str());
         return 1;
     }
-    if (printKubeconfig) {
+    if (readOnly && tokenName.empty())
+        return usage("--read-only goes with --add-token NAME");
+    if (printKubeconfig || !tokenName.empty()) {
         if (serverOptions.port == 0)
-            return usage("--print-kubeconfig needs a fixed port in --listen");
+            return usage(std::string(printKubeconfig ? "--print-kubeconfig" : "--add-token") + " needs a fixed port in --listen");
         const bool v6 = serverOptions.address.find(':') != std::string::npos;
         const std::string url = "https://" + (v6 ? "[" + serverOptions.address + "]" : serverOptions.address) + ":" + port;
-        std::fputs(credentials->kubeconfig(url, credentials->adminToken()).c_str(), stdout);
+        if (printKubeconfig) {
+            std::fputs(credentials->kubeconfig(url, credentials->adminToken()).c_str(), stdout);
+            return 0;
+        }
+        auto token = credentials->addToken(readOnly ? apiserver::Role::ReadOnly : apiserver::Role::Admin, tokenName);
+        const std::string path = dataDir + "/kubeconfig-" + tokenName;
+        Result<void> written = token ? credentials->writeKubeconfig(path, url, *token, "podscape-" + tokenName)
+                                     : Result<void>(fail(token.error()));
+        if (!written) {
+            std::fprintf(stderr, "podscape-agent: %s\n", written.error().message().c_str());
+            return 1;
+        }
+        std::printf("added %s token \"%s\"; kubeconfig: %s\n", readOnly ? "read-only" : "admin", tokenName.c_str(),
+                    path.c_str());
         return 0;
     }
 
@@ -166,6 +192,9 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "podscape-agent: %s\n", server.error().message().c_str());
         return 1;
     }
+    if (auto r = apiserver::ensureKubernetesService(cluster.api(), config.serviceCIDR, serverOptions.address, (*server)->port());
+        !r)
+        std::fprintf(stderr, "podscape-agent: the kubernetes Service could not be written: %s\n", r.error().message().c_str());
     const std::string kubeconfigPath = dataDir + "/kubeconfig";
     if (auto r = credentials->writeKubeconfig(kubeconfigPath, (*server)->url(), credentials->adminToken()); !r) {
         std::fprintf(stderr, "podscape-agent: %s\n", r.error().message().c_str());

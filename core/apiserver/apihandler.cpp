@@ -92,6 +92,27 @@ Result<json> parseBody(const HttpRequest &request)
     return parsed;
 }
 
+// A body without apiVersion or kind takes them from the URL, as the API server's decoder
+// defaults them (clients built on generated types often leave them out); a body that names
+// another kind is refused rather than stored under the wrong resource.
+Result<void> typeFromTarget(json &object, const model::ResourceInfo &resource)
+{
+    const std::string apiVersion = resource.apiVersion();
+    auto given = object.find("apiVersion");
+    if (given == object.end() || given->is_null() || (given->is_string() && given->get<std::string>().empty()))
+        object["apiVersion"] = apiVersion;
+    else if (*given != apiVersion)
+        return fail(Reason::BadRequest, "the API version in the data (" + (given->is_string() ? given->get<std::string>() : given->dump())
+                                            + ") does not match the expected API version (" + apiVersion + ")");
+    auto kind = object.find("kind");
+    if (kind == object.end() || kind->is_null() || (kind->is_string() && kind->get<std::string>().empty()))
+        object["kind"] = resource.kind;
+    else if (*kind != resource.kind)
+        return fail(Reason::BadRequest, "the kind in the data (" + (kind->is_string() ? kind->get<std::string>() : kind->dump())
+                                            + ") does not match the expected kind (" + resource.kind + ")");
+    return {};
+}
+
 // One watch: the objects that exist first (as ADDED, when no resourceVersion was given), then
 // the store's events, one JSON line each, as full objects or one-row Tables.
 class WatchStream final : public ResponseStream
@@ -383,6 +404,8 @@ HttpResponse ApiHandler::create(const HttpRequest &request, const Target &t)
     if (!body)
         return errorResponse(body.error());
     json &object = *body;
+    if (auto typed = typeFromTarget(object, *t.resource); !typed)
+        return errorResponse(typed.error());
     if (t.resource->namespaced) {
         json &meta = object["metadata"];
         if (!meta.is_object())
@@ -410,6 +433,8 @@ HttpResponse ApiHandler::update(const HttpRequest &request, const Target &t)
     if (!body)
         return errorResponse(body.error());
     json &object = *body;
+    if (auto typed = typeFromTarget(object, *t.resource); !typed)
+        return errorResponse(typed.error());
     const json &meta = object.value("metadata", json::object());
     if (meta.value("name", "") != t.info.name)
         return errorResponse(Error(Reason::BadRequest, "the name of the object (" + meta.value("name", std::string())

@@ -353,6 +353,9 @@ Result<Token> Credentials::addToken(Role role, const std::string &name)
     if (!secret)
         return secret.takeError();
     std::lock_guard g(*m_tokenMutex);
+    for (const auto &t : m_tokens)
+        if (t.name == name)
+            return fail(Reason::AlreadyExists, "a token named \"" + name + "\" exists already; choose another name");
     m_tokens.push_back(Token{*secret, role, name});
     if (auto r = saveTokens(); !r) {
         m_tokens.pop_back();

@@ -52,8 +52,9 @@ std::string RequestInfo::queryValue(const std::string &key, const std::string &f
 
 bool RequestInfo::queryFlag(const std::string &key) const
 {
+    // Go's strconv.ParseBool, as the API server reads flags: Python's client sends "True".
     const std::string v = queryValue(key);
-    return v == "true" || v == "1";
+    return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
 }
 
 Result<std::string> percentDecode(std::string_view text, bool plusIsSpace)

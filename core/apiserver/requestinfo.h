@@ -38,7 +38,7 @@ struct RequestInfo {
 
     std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
     std::string queryValue(const std::string &key, const std::string &fallback = {}) const;
-    // "true"/"1" are true; anything else false.
+    // As Go's strconv.ParseBool: 1, t, T, true, TRUE, True are true; anything else false.
     bool queryFlag(const std::string &key) const;
 };
 

@@ -127,6 +127,7 @@ private slots:
         wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
         QVERIFY(!c->authenticate(wrong));
         QVERIFY(!c->addToken(Role::ReadOnly, "two words"));
+        QCOMPARE(c->addToken(Role::Admin, "viewer").error().reason(), Reason::AlreadyExists); // names are unique
         // Saved: a restart knows the new token.
         auto again = Credentials::loadOrCreate(dir.path().toStdString());
         QVERIFY(again.ok());

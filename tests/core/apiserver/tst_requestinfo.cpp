@@ -20,6 +20,8 @@ private slots:
         row("GET", "/api/v1/namespaces/default/pods/nginx", "get|-|v1|default|pods|nginx|-");
         row("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=12", "watch|-|v1|default|pods|-|-");
         row("GET", "/api/v1/namespaces/default/pods?watch=1", "watch|-|v1|default|pods|-|-");
+        row("GET", "/api/v1/namespaces/default/pods?watch=True", "watch|-|v1|default|pods|-|-"); // Python's client
+        row("GET", "/api/v1/namespaces/default/pods?watch=yes", "list|-|v1|default|pods|-|-");  // not a Go bool
         row("GET", "/api/v1/namespaces/default/pods/nginx/log?follow=true", "get|-|v1|default|pods|nginx|log");
         row("POST", "/api/v1/namespaces/default/pods/nginx/exec?command=ls", "create|-|v1|default|pods|nginx|exec");
         row("PATCH", "/apis/apps/v1/namespaces/d/deployments/web/scale", "patch|apps|v1|d|deployments|web|scale");
@@ -68,6 +70,10 @@ private slots:
         QCOMPARE(r->queryValue("limit"), std::string("500"));
         QCOMPARE(r->queryValue("missing", "x"), std::string("x"));
         QVERIFY(!r->queryFlag("watch"));
+        auto exec = parseRequest("GET", "/api/v1/namespaces/d/pods/p/exec?command=ls&stdout=true&command=-l&command=%2Ftmp");
+        QVERIFY(exec.ok());
+        QCOMPARE(exec->queryValues("command"), (std::vector<std::string>{"ls", "-l", "/tmp"}));
+        QCOMPARE(exec->subresource, std::string("exec"));
     }
 
     void badPathsAreErrors()
