@@ -132,6 +132,7 @@ private:
     void onReadError(beast::error_code ec)
     {
         if (ec == http::error::body_limit) {
+            m_drainInput = true;
             respond(HttpResponse::fromError(Error(Reason::RequestEntityTooLarge,
                                                  "the request body is larger than the limit of "
                                                      + std::to_string(m_server.options.maxBodyBytes / (1024 * 1024)) + " MiB")),
@@ -219,6 +220,8 @@ private:
                 return;
             if (message->keep_alive())
                 self->read();
+            else if (self->m_drainInput)
+                self->drain(0);
             else
                 self->shutdown();
         });
@@ -278,6 +281,24 @@ private:
         beast::get_lowest_layer(m_stream).socket().close(ec);
     }
 
+    // After refusing a request whose body is still arriving: read and drop the rest for a
+    // while before closing. Closing with unread input makes the kernel send a reset, and the
+    // client, still writing, would see "connection reset" instead of the 413 it was sent.
+    void drain(size_t drained)
+    {
+        constexpr size_t kMaxDrain = 64 * 1024 * 1024;
+        if (drained == 0)
+            beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(5));
+        if (drained > kMaxDrain)
+            return shutdown();
+        m_scratch.resize(64 * 1024);
+        m_stream.async_read_some(net::buffer(m_scratch), [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+            if (ec)
+                return self->shutdown();
+            self->drain(drained + n);
+        });
+    }
+
     void shutdown()
     {
         beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(5));
@@ -292,6 +313,8 @@ private:
     beast::flat_buffer m_buffer;
     std::optional<http::request_parser<http::string_body>> m_parser;
     bool m_refuse = false;
+    bool m_drainInput = false;
+    std::vector<char> m_scratch;
 };
 
 // An upgraded connection: the client's messages go to the handler as they arrive (reads on
