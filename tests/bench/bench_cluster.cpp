@@ -8,6 +8,7 @@
 //       Persists that many objects (ConfigMaps and a 3-node cluster's own), stops, then times
 //       Cluster::start on the same data folder until it is up with everything loaded.
 
+#include "benchutil.h"
 #include "core/base/logger.h"
 #include "core/cluster/cluster.h"
 
@@ -26,18 +27,9 @@ using namespace podscape::core;
 using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
-namespace {
+using podscape::bench::statusKb;
 
-long statusKb(const char *field)
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const size_t n = std::strlen(field);
-    while (std::getline(in, line))
-        if (line.compare(0, n, field) == 0)
-            return std::atol(line.c_str() + n + 1);
-    return -1;
-}
+namespace {
 
 double since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
 

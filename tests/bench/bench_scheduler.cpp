@@ -9,6 +9,7 @@
 // --direct drives the cycles on the main thread (syncFromStore + scheduleUntilIdle) instead
 // of start(), to separate the algorithm from the informer plumbing.
 
+#include "benchutil.h"
 #include "core/base/clock.h"
 #include "core/scheduler/scheduler.h"
 #include "core/store/store.h"
@@ -29,18 +30,9 @@ using namespace podscape::core;
 using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
-namespace {
+using podscape::bench::statusKb;
 
-long statusKb(const char *field)
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const size_t n = std::strlen(field);
-    while (std::getline(in, line))
-        if (line.compare(0, n, field) == 0)
-            return std::atol(line.c_str() + n);
-    return 0;
-}
+namespace {
 
 json makeNode(int i)
 {
