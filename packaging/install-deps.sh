@@ -12,7 +12,7 @@ packages=(
   libqscintilla2-qt6-dev libqt6opengl6-dev libgl-dev
   # core libraries
   libyaml-cpp-dev libcurl4-openssl-dev libboost-dev nlohmann-json3-dev
-  libsqlite3-dev libssl-dev libvterm-dev
+  libsqlite3-dev libssl-dev libvterm-dev zlib1g-dev
   # headless UI tests and end-to-end judges
   xvfb xauth fonts-dejavu-core python3-kubernetes
 )

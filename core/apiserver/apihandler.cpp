@@ -290,8 +290,7 @@ HttpResponse ApiHandler::podSubresource(const HttpRequest &request, const Target
         return m_nodeProxy->logs(t.info, **pod);
     if (sub == "exec" || sub == "attach")
         return m_nodeProxy->remoteCommand(request, t.info, **pod, sub == "attach");
-    return errorResponse(Error(Reason::BadRequest, "pods/portforward is not served yet: port-forward arrives with the "
-                                                   "process runtime; until then reach the pod through a Service"));
+    return m_nodeProxy->portForward(request, t.info, **pod);
 }
 
 HttpResponse ApiHandler::nonResource(const HttpRequest &request, const std::string &path)

@@ -1,6 +1,8 @@
 #include "nodeproxy.h"
 
+#include "core/apiserver/channelportforward.h"
 #include "core/apiserver/remotecommandsession.h"
+#include "core/apiserver/spdyportforward.h"
 #include "core/base/timeformat.h"
 
 #include <charconv>
@@ -182,6 +184,37 @@ HttpResponse NodeProxy::remoteCommand(const HttpRequest &request, const RequestI
     r.status = 101;
     r.webSocket = std::make_shared<RemoteCommandSession>(std::move(*session), protocol);
     r.webSocketProtocol = protocol;
+    return r;
+}
+
+HttpResponse NodeProxy::portForward(const HttpRequest &request, const RequestInfo &info, const json &pod)
+{
+    auto node = nodeOfPod(pod);
+    if (!node)
+        return HttpResponse::fromError(node.error());
+    const std::string offered = request.header("sec-websocket-protocol");
+    const std::string podName = info.ns + "/" + info.name;
+    PortDialer dialer = [&nodes = m_nodes, node = *node, ns = info.ns, name = info.name](int port) {
+        return nodes.portForward(node, ns, name, port);
+    };
+    HttpResponse r;
+    r.status = 101;
+    if (request.method == "GET" && offered.find(SpdyPortForward::kProtocol) != std::string::npos) {
+        r.webSocket = std::make_shared<SpdyPortForward>(std::move(dialer), podName);
+        r.webSocketProtocol = SpdyPortForward::kProtocol;
+        return r;
+    }
+    const std::string channel = ChannelPortForward::negotiate(offered);
+    if (request.method != "GET" || channel.empty())
+        // kubectl before 1.31 (or with KUBECTL_PORT_FORWARD_WEBSOCKETS=false) upgrades to bare SPDY.
+        return HttpResponse::fromError(Error(
+            Reason::BadRequest, "this server forwards ports over WebSocket only (SPDY/3.1+portforward.k8s.io or "
+                                "v4.channel.k8s.io); use kubectl 1.31 or newer without KUBECTL_PORT_FORWARD_WEBSOCKETS=false"));
+    auto ports = ChannelPortForward::parsePorts(info.queryValues("ports"));
+    if (!ports)
+        return HttpResponse::fromError(ports.error());
+    r.webSocket = std::make_shared<ChannelPortForward>(std::move(dialer), podName, std::move(*ports));
+    r.webSocketProtocol = channel;
     return r;
 }
 

@@ -26,6 +26,11 @@ public:
     // command) as a WebSocket upgrade; errors from the node come back before the upgrade.
     HttpResponse remoteCommand(const HttpRequest &request, const RequestInfo &info, const nlohmann::json &pod,
                                bool attach);
+    // GET pods/NAME/portforward as a WebSocket upgrade: SPDY/3.1+portforward.k8s.io (kubectl),
+    // or v4.channel.k8s.io with ?ports= (other clients). Each forwarded connection dials the
+    // pod's port through its node; a dial error goes to that connection's error stream, as
+    // the kubelet reports it.
+    HttpResponse portForward(const HttpRequest &request, const RequestInfo &info, const nlohmann::json &pod);
 
 private:
     cluster::NodeAccess &m_nodes;

@@ -1,10 +1,18 @@
 // The node-proxied pod subresources and metrics.k8s.io, judged by the real kubectl: logs
-// (tail, timestamps, limit-bytes, follow), top, and exec over WebSocket (v5.channel.k8s.io)
+// (tail, timestamps, limit-bytes, follow), top, exec over WebSocket (v5.channel.k8s.io) and
+// port-forward (SPDY in a WebSocket for kubectl, the channel protocol for python3-kubernetes)
 // against a fake exec session, since the simulated runtime has no processes to run.
 #include "apiharness.h"
 #include "core/apiserver/remotecommandsession.h"
+#include "core/apiserver/spdyportforward.h"
 
 #include <QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -17,7 +25,7 @@ namespace rt = podscape::core::kubelet::runtime;
 namespace {
 
 // A command with scripted behaviour: echo ARGS, hostname, cat (stdin to stdout until stdin
-// closes), fail (stderr, exit 3), tty (reports the terminal size it was given, then waits).
+// closes), upper (cat, upper-cased: a forwarded port's "server"), fail (stderr, exit 3).
 class FakeSession final : public rt::StreamSession
 {
 public:
@@ -38,6 +46,8 @@ public:
             end(3);
         } else if (c == "cat") {
             m_echo = true;
+        } else if (c == "upper") {
+            m_echo = m_upper = true;
         } else {
             push(2, "sh: " + c + ": not found\n");
             end(127);
@@ -46,8 +56,12 @@ public:
     Result<void> write(std::string_view data) override
     {
         std::lock_guard g(m_mutex);
-        if (m_echo && !m_ended)
-            m_out.push_back({1, std::string(data)});
+        if (m_echo && !m_ended) {
+            std::string text(data);
+            if (m_upper)
+                std::transform(text.begin(), text.end(), text.begin(), [](unsigned char ch) { return char(std::toupper(ch)); });
+            m_out.push_back({1, std::move(text)});
+        }
         m_cv.notify_all();
         return {};
     }
@@ -96,12 +110,13 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     std::deque<Chunk> m_out;
-    bool m_echo = false, m_ended = false;
+    bool m_echo = false, m_upper = false, m_ended = false;
     int m_code = 0;
 };
 
-// The cluster's kubelets for everything but exec, which the fake answers (except for the
-// pod named "simulated", which goes to the real simulated node).
+// The cluster's kubelets for everything but exec and port-forward, which the fake answers
+// (except for the pod named "simulated", which goes to the real simulated node). Port 8080
+// of a pod answers in upper case; other ports refuse the connection.
 class FakeExecNodes final : public cluster::NodeAccess
 {
 public:
@@ -132,8 +147,14 @@ public:
     Result<std::unique_ptr<rt::StreamSession>> portForward(const std::string &node, const std::string &ns,
                                                            const std::string &pod, int port) override
     {
-        return cluster->portForward(node, ns, pod, port);
+        if (pod == "simulated")
+            return cluster->portForward(node, ns, pod, port);
+        if (port != 8080)
+            return Error(Reason::ServiceUnavailable, "dial tcp 127.0.0.1:" + std::to_string(port) + ": connection refused");
+        ++dials;
+        return std::unique_ptr<rt::StreamSession>(std::make_unique<FakeSession>(std::vector<std::string>{"upper"}, pod));
     }
+    std::atomic<int> dials{0};
     std::vector<cluster::PodUsage> podUsage() override { return cluster->podUsage(); }
     std::vector<cluster::NodeUsage> nodeUsage() override { return cluster->nodeUsage(); }
 };
@@ -146,6 +167,74 @@ std::string pod(const std::string &name, const std::string &image, const std::st
 }
 
 bool haveKubectl() { return !QStandardPaths::findExecutable("kubectl").isEmpty(); }
+
+// A plain TCP client for the local end of a port-forward.
+class Tcp
+{
+public:
+    explicit Tcp(int port)
+    {
+        m_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(uint16_t(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        m_connected = ::connect(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+    }
+    ~Tcp() { ::close(m_fd); }
+    bool connected() const { return m_connected; }
+    bool send(std::string_view data)
+    {
+        while (!data.empty()) {
+            const ssize_t n = ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n <= 0)
+                return false;
+            data.remove_prefix(size_t(n));
+        }
+        return true;
+    }
+    void shutdownWrite() { ::shutdown(m_fd, SHUT_WR); }
+    // Reads until `size` bytes came, the peer closed, or 20 s passed without a byte.
+    std::string receive(size_t size)
+    {
+        std::string out;
+        char buf[65536];
+        while (out.size() < size) {
+            pollfd p{m_fd, POLLIN, 0};
+            if (::poll(&p, 1, 20000) <= 0)
+                break;
+            const ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+            if (n <= 0)
+                break;
+            out.append(buf, size_t(n));
+        }
+        return out;
+    }
+
+private:
+    int m_fd = -1;
+    bool m_connected = false;
+};
+
+// Starts `kubectl port-forward` and returns the local ports it printed, in order.
+std::vector<int> startPortForward(QProcess &p, const std::string &kubeconfig, const QStringList &args, size_t count)
+{
+    p.setProcessChannelMode(QProcess::SeparateChannels);
+    p.start(QStandardPaths::findExecutable("kubectl"), QStringList{"--kubeconfig", QString::fromStdString(kubeconfig),
+                                                                   "port-forward"} + args);
+    std::vector<int> ports;
+    QByteArray out;
+    QRegularExpression line(R"(Forwarding from 127\.0\.0\.1:(\d+) -> (\d+))");
+    QDeadlineTimer deadline(30000);
+    while (ports.size() < count && !deadline.hasExpired() && p.state() != QProcess::NotRunning) {
+        p.waitForReadyRead(500);
+        out += p.readAllStandardOutput();
+        ports.clear();
+        for (auto it = line.globalMatch(QString::fromUtf8(out)); it.hasNext();)
+            ports.push_back(it.next().captured(1).toInt());
+    }
+    return ports;
+}
 
 } // namespace
 
@@ -276,6 +365,132 @@ private slots:
                                {{"sec-websocket-protocol", "v4.channel.k8s.io"}});
         QCOMPARE(upgraded.status, 101);
         QCOMPARE(upgraded.webSocketProtocol, std::string("v4.channel.k8s.io"));
+    }
+
+    // kubectl port-forward: SPDY/3.1 inside a WebSocket. Several connections at once, a
+    // megabyte each way, a half-close, a refused port, and the simulated runtime's message.
+    void portForwardThroughKubectl()
+    {
+        if (!haveKubectl())
+            QSKIP("kubectl is not on PATH");
+        FakeExecNodes nodes;
+        podscape::tests::ApiHarness h(false, &nodes);
+        nodes.cluster = h.cluster.get();
+        for (const char *name : {"kubia", "simulated"})
+            QCOMPARE(h.kubectl({"create", "-f", "-"}, pod(name, "luksa/kubia")).code, 0);
+        for (const char *name : {"kubia", "simulated"})
+            QTRY_COMPARE_WITH_TIMEOUT(h.kubectl({"get", "pod", name, "-o", "jsonpath={.status.phase}"}).out,
+                                      std::string("Running"), 30000);
+
+        QProcess pf;
+        auto ports = startPortForward(pf, h.kubeconfig, {"pod/kubia", ":8080", ":9999"}, 2);
+        QCOMPARE(ports.size(), size_t(2));
+        {
+            // Five connections open at once, each with its own bytes.
+            std::vector<std::unique_ptr<Tcp>> conns;
+            for (int i = 0; i < 5; ++i) {
+                conns.push_back(std::make_unique<Tcp>(ports[0]));
+                QVERIFY(conns.back()->connected());
+            }
+            for (int i = 0; i < 5; ++i)
+                QVERIFY(conns[size_t(i)]->send("hello " + std::to_string(i) + "\n"));
+            for (int i = 0; i < 5; ++i)
+                QCOMPARE(conns[size_t(i)]->receive(8), "HELLO " + std::to_string(i) + "\n");
+        }
+        {
+            // A megabyte through one connection, then the client's half-close ends it cleanly.
+            std::string big(1024 * 1024, 'a');
+            for (size_t i = 0; i < big.size(); i += 7)
+                big[i] = char('a' + i % 26);
+            std::string upper = big;
+            std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+            Tcp c(ports[0]);
+            QVERIFY(c.connected());
+            std::thread writer([&] {
+                c.send(big);
+                c.shutdownWrite();
+            });
+            const std::string back = c.receive(big.size() + 1); // +1: returns only once the far end closed
+            writer.join();
+            QCOMPARE(back.size(), upper.size());
+            QVERIFY(back == upper);
+        }
+        QVERIFY(nodes.dials >= 6);
+        {
+            // The refused port: kubectl reports the node's error for that connection.
+            Tcp c(ports[1]);
+            QVERIFY(c.connected());
+            QCOMPARE(c.receive(1), std::string());
+            QByteArray err;
+            QTRY_VERIFY_WITH_TIMEOUT((err += pf.readAllStandardError()).contains("connection refused"), 20000);
+            QVERIFY2(err.contains("error forwarding port 9999 to pod default/kubia"), err.constData());
+        }
+        pf.kill();
+        pf.waitForFinished();
+
+        // The simulated runtime says why, on the connection's error stream.
+        QProcess sim;
+        auto simPorts = startPortForward(sim, h.kubeconfig, {"pod/simulated", ":8080"}, 1);
+        QCOMPARE(simPorts.size(), size_t(1));
+        {
+            Tcp c(simPorts[0]);
+            QVERIFY(c.connected());
+            QCOMPARE(c.receive(1), std::string());
+        }
+        QByteArray simErr;
+        QTRY_VERIFY_WITH_TIMEOUT((simErr += sim.readAllStandardError()).contains("simulated runtime"), 20000);
+        sim.kill();
+        sim.waitForFinished();
+    }
+
+    // The WebSocket channel protocol (v4.channel.k8s.io with ?ports=) as python3-kubernetes
+    // speaks it.
+    void portForwardThroughPython()
+    {
+        const QString python = QFile::exists("/usr/bin/python3") ? "/usr/bin/python3" : QStandardPaths::findExecutable("python3");
+        QProcess probe;
+        probe.start(python, {"-c", "import kubernetes"});
+        probe.waitForFinished();
+        if (probe.exitCode() != 0)
+            QSKIP("python3-kubernetes is not installed");
+        FakeExecNodes nodes;
+        podscape::tests::ApiHarness h(false, &nodes);
+        nodes.cluster = h.cluster.get();
+        QCOMPARE(h.kubectl({"create", "-f", "-"}, pod("kubia", "luksa/kubia")).code, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(h.kubectl({"get", "pod", "kubia", "-o", "jsonpath={.status.phase}"}).out,
+                                  std::string("Running"), 30000);
+        const char *script = R"(
+import sys
+from kubernetes import client, config
+from kubernetes.stream import portforward
+config.load_kube_config(sys.argv[1])
+api = client.CoreV1Api()
+pf = portforward(api.connect_get_namespaced_pod_portforward, "kubia", "default", ports="8080,9999")
+s = pf.socket(8080)
+s.sendall(b"hello from python")
+got = b""
+while len(got) < 17:
+    got += s.recv(100)
+print(got.decode())
+s.close()
+bad = pf.socket(9999)
+bad.recv(1)
+print("error:", pf.error(9999))
+pf.close()
+)";
+        QProcess py;
+        py.start(python, {"-c", script, QString::fromStdString(h.kubeconfig)});
+        QVERIFY(py.waitForFinished(60000));
+        const QString out = QString::fromUtf8(py.readAllStandardOutput());
+        QVERIFY2(py.exitCode() == 0, qPrintable(out + py.readAllStandardError()));
+        QVERIFY2(out.contains("HELLO FROM PYTHON"), qPrintable(out));
+        QVERIFY2(out.contains("error: error forwarding port 9999 to pod default/kubia: dial tcp 127.0.0.1:9999: connection refused"),
+                 qPrintable(out));
+        // Requests the clients above do not make.
+        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods/kubia/portforward", {}, {{"sec-websocket-protocol", "v4.channel.k8s.io"}}).status, 400);
+        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods/kubia/portforward?ports=70000", {}, {{"sec-websocket-protocol", "v4.channel.k8s.io"}}).status, 400);
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/pods/kubia/portforward", {}, {{"upgrade", "SPDY/3.1"}}).status, 400);
+        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods/kubia/portforward", {}, {{"sec-websocket-protocol", SpdyPortForward::kProtocol}}, Role::ReadOnly).status, 403);
     }
 
     void protocolNegotiation()
