@@ -5,6 +5,7 @@
 #include "core/apiserver/tableprinter.h"
 #include "core/model/fieldselector.h"
 #include "core/model/labelselector.h"
+#include "core/scheduler/binding.h"
 
 #include <algorithm>
 #include <deque>
@@ -22,6 +23,44 @@ struct ApiHandler::Target {
 namespace {
 
 constexpr int64_t kMinPage = 5000;
+
+// A kind with a status subresource: its main resource's writes leave status alone (it is
+// the controllers' and kubelets' to write, through /status).
+bool statusIsSeparate(const model::ResourceInfo &r) { return r.hasSubresource("status"); }
+
+// NotFound worded as the API server words it: `deployments.apps "web" not found`. (A
+// template only because Target is private to ApiHandler.)
+template <class Target>
+Error notFoundAs(Error e, const Target &t)
+{
+    if (e.reason() != Reason::NotFound)
+        return e;
+    return Error(Reason::NotFound, t.info.resource + (t.resource->group.empty() ? "" : "." + t.resource->group) + " \""
+                                       + t.info.name + "\" not found");
+}
+
+// DeleteOptions fields, from a DELETE body or an Eviction's deleteOptions.
+void readDeleteOptions(const json &body, store::DeleteOptions &options, bool &dryRun)
+{
+    options.propagationPolicy = body.value("propagationPolicy", "");
+    if (body.contains("gracePeriodSeconds") && body["gracePeriodSeconds"].is_number_integer())
+        options.gracePeriodSeconds = body["gracePeriodSeconds"].get<int64_t>();
+    const json &pre = body.value("preconditions", json::object());
+    if (pre.contains("uid") && pre["uid"].is_string())
+        options.preconditionUid = pre["uid"].get<std::string>();
+    if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string())
+        options.preconditionResourceVersion = pre["resourceVersion"].get<std::string>();
+    if (body.value("dryRun", json::array()) == json::array({"All"}))
+        dryRun = true;
+}
+
+void takeStatusFrom(json &object, const json &current)
+{
+    if (current.contains("status"))
+        object["status"] = current["status"];
+    else
+        object.erase("status");
+}
 
 HttpResponse jsonResponse(const json &body, int status = 200)
 {
@@ -244,8 +283,18 @@ HttpResponse ApiHandler::handle(const HttpRequest &request)
         && (t.info.subresource == "log" || t.info.subresource == "exec" || t.info.subresource == "attach"
             || t.info.subresource == "portforward"))
         return podSubresource(request, t);
-    if (!t.info.subresource.empty() && t.info.subresource != "status")
-        return errorResponse(Error(Reason::MethodNotAllowed, t.info.resource + "/" + t.info.subresource + " is not served yet"));
+    if (t.info.subresource == "status" && t.resource->hasSubresource("status"))
+        return status(request, t);
+    if (t.resource->kind == "Pod" && (t.info.subresource == "binding" || t.info.subresource == "eviction")) {
+        if (t.info.verb != "create")
+            return errorResponse(Error(Reason::MethodNotAllowed, "pods/" + t.info.subresource + " only answers POST"));
+        return t.info.subresource == "binding" ? binding(request, t, t.info.name) : eviction(request, t);
+    }
+    if (!t.info.subresource.empty())
+        return errorResponse(Error(Reason::NotFound, "the server could not find the requested resource (" + t.info.resource
+                                                         + "/" + t.info.subresource + ")"));
+    if (t.resource->kind == "Binding" && t.info.verb == "create")
+        return binding(request, t, {});
 
     const std::string &verb = t.info.verb;
     if (verb == "watch")
@@ -602,36 +651,154 @@ HttpResponse ApiHandler::scale(const HttpRequest &request, const Target &t)
 HttpResponse ApiHandler::remove(const HttpRequest &request, const Target &t)
 {
     store::DeleteOptions options;
+    bool dry = dryRun(t.info);
     if (!request.body.empty()) {
         auto body = parseBody(request);
         if (!body)
             return errorResponse(body.error());
-        options.propagationPolicy = body->value("propagationPolicy", "");
-        if (body->contains("gracePeriodSeconds") && (*body)["gracePeriodSeconds"].is_number_integer())
-            options.gracePeriodSeconds = (*body)["gracePeriodSeconds"].get<int64_t>();
-        const json &pre = body->value("preconditions", json::object());
-        if (pre.contains("uid") && pre["uid"].is_string())
-            options.preconditionUid = pre["uid"].get<std::string>();
-        if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string())
-            options.preconditionResourceVersion = pre["resourceVersion"].get<std::string>();
-        if (body->contains("dryRun") && body->value("dryRun", json::array()) == json::array({"All"}))
-            return errorResponse(Error(Reason::MethodNotAllowed, "dry-run deletes are not served yet"));
+        readDeleteOptions(*body, options, dry);
     }
-    if (dryRun(t.info))
-        return errorResponse(Error(Reason::MethodNotAllowed, "dry-run deletes are not served yet"));
     if (auto g = t.info.queryValue("gracePeriodSeconds"); !g.empty())
         options.gracePeriodSeconds = std::atoll(g.c_str());
     if (auto p = t.info.queryValue("propagationPolicy"); !p.empty())
         options.propagationPolicy = p;
+    if (dry) {
+        // Everything a delete checks, nothing it does: the object as it is now.
+        auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+        if (!current)
+            return errorResponse(notFoundAs(current.takeError(), t));
+        const json &meta = (**current)["metadata"];
+        if (options.preconditionUid && meta.value("uid", "") != *options.preconditionUid)
+            return errorResponse(Error(Reason::Conflict, "Precondition failed: UID in precondition: " + *options.preconditionUid
+                                                             + ", UID in object meta: " + meta.value("uid", "")));
+        if (options.preconditionResourceVersion && meta.value("resourceVersion", "") != *options.preconditionResourceVersion)
+            return errorResponse(Error(Reason::Conflict, "Precondition failed: ResourceVersion in precondition: "
+                                                             + *options.preconditionResourceVersion
+                                                             + ", ResourceVersion in object meta: " + meta.value("resourceVersion", "")));
+        return jsonResponse(**current);
+    }
     auto removed = m_api.remove(*t.resource, t.info.ns, t.info.name, options);
-    if (!removed) {
-        Error e = removed.takeError();
+    if (!removed)
+        return errorResponse(notFoundAs(removed.takeError(), t));
+    return jsonResponse(**removed);
+}
+
+HttpResponse ApiHandler::status(const HttpRequest &request, const Target &t)
+{
+    const std::string &verb = t.info.verb;
+    if (verb == "get")
+        return get(request, t);
+    if (verb != "update" && verb != "patch")
+        return errorResponse(Error(Reason::MethodNotAllowed, t.info.resource + "/status answers GET, PUT and PATCH"));
+    auto options = writeOptions(t.info);
+    if (!options)
+        return errorResponse(options.error());
+    options->statusOnly = true;
+    std::optional<json> body;
+    std::optional<PatchType> type;
+    if (verb == "update") {
+        auto parsed = parseBody(request);
+        if (!parsed)
+            return errorResponse(parsed.error());
+        if (auto typed = typeFromTarget(*parsed, *t.resource); !typed)
+            return errorResponse(typed.error());
+        const std::string named = parsed->value("metadata", json::object()).value("name", "");
+        if (named != t.info.name)
+            return errorResponse(Error(Reason::BadRequest, "the name of the object (" + named
+                                                               + ") does not match the name on the URL (" + t.info.name + ")"));
+        body = std::move(*parsed);
+    } else {
+        auto pt = patchTypeOf(request.header("content-type"));
+        if (!pt)
+            return errorResponse(pt.error());
+        type = *pt;
+    }
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+        if (!current)
+            return errorResponse(notFoundAs(current.takeError(), t));
+        json wanted;
+        if (body) {
+            wanted = *body;
+        } else {
+            auto patched = applyPatch(*type, **current, request.body, m_registry, t.resource->type);
+            if (!patched)
+                return errorResponse(patched.error());
+            wanted = std::move(*patched);
+        }
+        // The write takes only the status (WriteOptions::statusOnly); resourceVersion is a
+        // precondition when the client gave one.
+        json object = std::move(wanted);
+        if (!object.is_object() || !object["metadata"].is_object())
+            return errorResponse(Error(Reason::BadRequest, "the object has no metadata"));
+        object["metadata"]["name"] = t.info.name;
+        if (t.resource->namespaced)
+            object["metadata"]["namespace"] = t.info.ns;
+        const bool unconditional = object["metadata"].value("resourceVersion", "").empty()
+            || (type && request.body.find("\"resourceVersion\"") == std::string::npos);
+        if (unconditional)
+            object["metadata"]["resourceVersion"] = (**current)["metadata"].value("resourceVersion", "");
+        auto written = m_api.update(std::move(object), *options);
+        if (!written && written.error().reason() == Reason::Conflict && unconditional)
+            continue;
+        if (!written)
+            return errorResponse(written.error());
+        return jsonResponse(*written->object);
+    }
+    return errorResponse(Error(Reason::Conflict, "the object kept changing while its status was written; try again"));
+}
+
+HttpResponse ApiHandler::binding(const HttpRequest &request, const Target &t, const std::string &podName)
+{
+    auto body = parseBody(request);
+    if (!body)
+        return errorResponse(body.error());
+    const json &meta = body->value("metadata", json::object());
+    const std::string name = podName.empty() ? meta.value("name", "") : podName;
+    if (name.empty())
+        return errorResponse(Error::invalid("Binding", "", {Cause{"FieldValueRequired", "Required value", "metadata.name"}}));
+    if (!podName.empty() && !meta.value("name", "").empty() && meta.value("name", "") != podName)
+        return errorResponse(Error(Reason::BadRequest, "the name of the binding (" + meta.value("name", std::string())
+                                                           + ") does not match the pod on the URL (" + podName + ")"));
+    const json &target = body->value("target", json::object());
+    const std::string kind = target.value("kind", "Node");
+    if (kind != "Node")
+        return errorResponse(Error::invalid("Binding", name, {Cause{"FieldValueNotSupported", "must be Node", "target.kind"}}));
+    if (dryRun(t.info))
+        return jsonResponse({{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}}, 201);
+    const std::string uid = meta.value("uid", "");
+    auto bound = scheduler::bindPod(m_api.store(), m_clock, scheduler::Binding{t.info.ns, name, target.value("name", ""), uid});
+    if (!bound) {
+        Error e = bound.takeError();
         if (e.reason() == Reason::NotFound)
-            e = Error(Reason::NotFound, t.info.resource + (t.resource->group.empty() ? "" : "." + t.resource->group) + " \""
-                                            + t.info.name + "\" not found");
+            e = Error(Reason::NotFound, "pods \"" + name + "\" not found");
         return errorResponse(e);
     }
-    return jsonResponse(**removed);
+    return jsonResponse({{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}}, 201);
+}
+
+HttpResponse ApiHandler::eviction(const HttpRequest &request, const Target &t)
+{
+    auto body = parseBody(request);
+    if (!body)
+        return errorResponse(body.error());
+    const std::string named = body->value("metadata", json::object()).value("name", "");
+    if (!named.empty() && named != t.info.name)
+        return errorResponse(Error(Reason::BadRequest, "name in URL does not match name in Eviction object"));
+    store::DeleteOptions options;
+    bool dry = dryRun(t.info);
+    readDeleteOptions(body->value("deleteOptions", json::object()), options, dry);
+    // No PodDisruptionBudgets exist in this cluster, so every eviction is allowed: it is the
+    // pod's graceful delete. (With budgets it would be 429 TooManyRequests when one says no.)
+    auto current = m_api.store().get("pods", t.info.ns, t.info.name);
+    if (!current)
+        return errorResponse(notFoundAs(current.takeError(), t));
+    if (!dry) {
+        auto removed = m_api.remove(*t.resource, t.info.ns, t.info.name, options);
+        if (!removed)
+            return errorResponse(notFoundAs(removed.takeError(), t));
+    }
+    return jsonResponse({{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}}, 201);
 }
 
 } // namespace podscape::core::apiserver

@@ -51,6 +51,12 @@ private:
     HttpResponse watch(const HttpRequest &request, const Target &t);
     HttpResponse scale(const HttpRequest &request, const Target &t);
     HttpResponse podSubresource(const HttpRequest &request, const Target &t);
+    // GET/PUT/PATCH .../NAME/status: only the status changes.
+    HttpResponse status(const HttpRequest &request, const Target &t);
+    // POST pods/NAME/binding (and the bindings resource): what an external scheduler sends.
+    HttpResponse binding(const HttpRequest &request, const Target &t, const std::string &podName);
+    // POST pods/NAME/eviction (policy/v1 Eviction): kubectl drain's graceful delete.
+    HttpResponse eviction(const HttpRequest &request, const Target &t);
 
     cluster::ClusterApi &m_api;
     Clock &m_clock;

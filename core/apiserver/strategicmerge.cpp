@@ -69,8 +69,9 @@ public:
                     return fail(badPatch(path, key + " must be a list"));
                 if (result.contains(list) && result[list].is_array()) {
                     json &items = result[list];
+                    const json &doomed = value; // clang before 16 cannot capture a structured binding
                     items.erase(std::remove_if(items.begin(), items.end(),
-                                               [&](const json &v) { return std::find(value.begin(), value.end(), v) != value.end(); }),
+                                               [&](const json &v) { return std::find(doomed.begin(), doomed.end(), v) != doomed.end(); }),
                                 items.end());
                 }
             } else if (startsWith(key, kSetElementOrder)) {

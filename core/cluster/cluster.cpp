@@ -1,5 +1,7 @@
 #include "cluster.h"
 
+#include "core/kubelet/podstatus.h"
+
 #include "core/base/logger.h"
 #include "core/controllers/deployment/deploymentcontroller.h"
 #include "core/controllers/endpoints/endpointscontroller.h"
@@ -14,6 +16,7 @@
 #include "core/controllers/serviceip/serviceiprepair.h"
 #include "core/controllers/sharedinformers.h"
 #include "core/kubelet/kubelet.h"
+#include "core/kubelet/podstatus.h"
 #include "core/kubelet/runtime/simruntime.h"
 #include "core/scheduler/scheduler.h"
 #include "core/store/sqlitebackend.h"
@@ -87,22 +90,16 @@ Result<void> Cluster::build()
                                                 bool dryRun) -> Result<void> {
         if (r.kind == "Namespace" && !old)
             controllers::NamespaceController::initializeNamespace(object);
-        if (r.kind == "Pod" && !old)
+        if (r.kind == "Pod" && !old) {
             controllers::addDefaultTolerations(object, evictionSeconds, evictionSeconds);
+            // As the API server's pod create strategy: Pending, with the QoS class decided.
+            object["status"] = {{"phase", "Pending"}, {"qosClass", kubelet::qosClass(object.value("spec", json::object()))}};
+        }
         if (r.kind == "Service") {
             if (!old)
                 return m_allocator->allocate(object, dryRun);
-            // Keep what was allocated; allocate what the update newly needs.
-            json merged = object;
-            if (!merged["spec"].contains("clusterIP") && old->contains("spec"))
-                for (const char *k : {"clusterIP", "clusterIPs"})
-                    if ((*old)["spec"].contains(k))
-                        merged["spec"][k] = (*old)["spec"][k];
-            if (auto a = m_allocator->allocate(merged, dryRun); !a)
-                return a;
-            if (!dryRun)
-                m_allocator->release(*old, merged);
-            object = std::move(merged);
+            // Keep what was allocated, allocate what the update newly needs, release the rest.
+            return m_allocator->reconcileUpdate(*old, object, dryRun);
         }
         return {};
     });

@@ -99,11 +99,24 @@ Result<WriteResult> ClusterApi::prepare(json &object, const model::ResourceInfo 
         eraseAll(object, pointers);
     }
     // Status belongs to the status subresource: ignored on create and on updates of the object.
-    if (resource.hasSubresource("status")) {
+    if (options.statusOnly && old) {
+        json status = object.contains("status") ? std::move(object["status"]) : json();
+        const json resourceVersion = object["metadata"].value("resourceVersion", json());
+        object = *old;
+        if (status.is_null())
+            object.erase("status");
+        else
+            object["status"] = std::move(status);
+        object["metadata"]["resourceVersion"] = resourceVersion;
+    } else if (resource.hasSubresource("status")) {
+        // A new object starts with an empty status, as Kubernetes serializes it (clients
+        // such as python3-kubernetes read `.status` of a just-created Deployment).
         if (old && old->contains("status"))
             object["status"] = (*old)["status"];
-        else
+        else if (old)
             object.erase("status");
+        else
+            object["status"] = json::object();
     }
     model::Defaulter(m_registry).apply(object);
     auto issues = old ? validator.validateUpdate(object, *old) : validator.validate(object);

@@ -21,6 +21,9 @@ enum class FieldValidation { Ignore, Warn, Strict };
 
 struct WriteOptions {
     bool dryRun = false;
+    // An update through the status subresource: only the object's status is taken, spec and
+    // metadata stay as stored (resourceVersion still a precondition).
+    bool statusOnly = false;
     FieldValidation fieldValidation = FieldValidation::Strict;
 };
 

@@ -2,6 +2,7 @@
 // kubectl through every command of the seed notes, and by Debian's python3-kubernetes
 // (pyclient.py). Checks what the tools print and the state that results, not exit codes alone.
 #include "core/base/result.h"
+#include "../core/apiserver/portforwardclient.h"
 
 #include <QDir>
 #include <QFile>
@@ -274,9 +275,20 @@ private slots:
         auto exec = kubectl({"exec", pod, "--", "hostname"});
         QVERIFY(exec.code != 0);
         QVERIFY2(exec.has("exec is not available with the simulated runtime"), exec.err.c_str());
-        auto forward = kubectl({"port-forward", pod, "8888:8080"});
-        QVERIFY(forward.code != 0);
-        QVERIFY2(forward.has("port-forward"), forward.err.c_str());
+        // port-forward listens, and each connection is refused with the runtime's reason.
+        QProcess forward;
+        auto ports = podscape::tests::startPortForward(forward, (m_data + "/kubeconfig").toStdString(), {pod, ":8080"}, 1);
+        QCOMPARE(ports.size(), size_t(1));
+        {
+            podscape::tests::Tcp c(ports[0]);
+            QVERIFY(c.connected());
+            QCOMPARE(c.receive(1), std::string()); // closed without a byte
+        }
+        QByteArray err;
+        QTRY_VERIFY_WITH_TIMEOUT((err += forward.readAllStandardError()).contains("port-forward is not available with the simulated runtime"),
+                                 20000);
+        forward.kill();
+        forward.waitForFinished();
     }
 
     void security()

@@ -299,6 +299,102 @@ spec:
         json all = json::parse(h.call("GET", "/api/v1/namespaces/default/configmaps").body);
         QCOMPARE(all["items"].size(), size_t(total + 1));
     }
+    // status, binding and eviction subresources, dry-run deletes; kubectl drain as the judge
+    // of eviction.
+    void subresources()
+    {
+        Harness h;
+        const std::string svcUrl = "/api/v1/namespaces/default/services";
+        json svc = {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", {{"name", "web"}}},
+                    {"spec", {{"ports", {{{"port", 80}}}}, {"selector", {{"app", "web"}}}}},
+                    {"status", {{"loadBalancer", {{"ingress", {{{"ip", "10.9.9.9"}}}}}}}}};
+        auto created = h.call("POST", svcUrl, svc.dump());
+        QCOMPARE(created.status, 201);
+        // A new object's status is not the client's to set.
+        QVERIFY(json::parse(created.body).value("status", json::object()).value("loadBalancer", json::object()).value("ingress", json()).is_null());
+
+        // PATCH .../status changes the status and nothing else.
+        auto patched = h.call("PATCH", svcUrl + "/web/status",
+                              R"({"spec":{"selector":{"app":"other"}},"metadata":{"labels":{"x":"y"}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})",
+                              {{"content-type", "application/merge-patch+json"}});
+        QVERIFY2(patched.status == 200, patched.body.c_str());
+        json afterStatus = json::parse(patched.body);
+        QCOMPARE(afterStatus["status"]["loadBalancer"]["ingress"][0]["ip"], json("1.2.3.4"));
+        QCOMPARE(afterStatus["spec"]["selector"]["app"], json("web"));
+        QVERIFY(!afterStatus["metadata"].contains("labels"));
+        QCOMPARE(json::parse(h.call("GET", svcUrl + "/web/status").body)["status"], afterStatus["status"]);
+
+        // A main-resource write changes the spec and leaves the status alone, PUT or PATCH.
+        json put = afterStatus;
+        put["spec"]["selector"]["app"] = "web2";
+        put["status"] = {{"loadBalancer", json::object()}};
+        auto replaced = h.call("PUT", svcUrl + "/web", put.dump());
+        QCOMPARE(replaced.status, 200);
+        QCOMPARE(json::parse(replaced.body)["spec"]["selector"]["app"], json("web2"));
+        QCOMPARE(json::parse(replaced.body)["status"], afterStatus["status"]);
+        auto mainPatch = h.call("PATCH", svcUrl + "/web", R"({"status":{"loadBalancer":{"ingress":null}}})",
+                                {{"content-type", "application/merge-patch+json"}});
+        QCOMPARE(json::parse(mainPatch.body)["status"], afterStatus["status"]);
+        // PUT .../status with a stale resourceVersion conflicts.
+        json stale = afterStatus;
+        stale["status"]["loadBalancer"]["ingress"][0]["ip"] = "5.6.7.8";
+        QCOMPARE(h.call("PUT", svcUrl + "/web/status", stale.dump()).status, 409);
+        QCOMPARE(h.call("POST", svcUrl + "/web/nosuch", "{}").status, 404);
+
+        // Binding: a pod left to another scheduler is bound by POST pods/NAME/binding, once.
+        json pod = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "manual"}}},
+                    {"spec", {{"schedulerName", "my-scheduler"}, {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/pods", pod.dump()).status, 201);
+        json binding = {{"apiVersion", "v1"}, {"kind", "Binding"}, {"metadata", {{"name", "manual"}}},
+                        {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-1"}}}};
+        auto bound = h.call("POST", "/api/v1/namespaces/default/pods/manual/binding", binding.dump());
+        QCOMPARE(bound.status, 201);
+        QCOMPARE(json::parse(bound.body)["status"], json("Success"));
+        json boundPod = json::parse(h.call("GET", "/api/v1/namespaces/default/pods/manual").body);
+        QCOMPARE(boundPod["spec"]["nodeName"], json("node-1"));
+        auto again = h.call("POST", "/api/v1/namespaces/default/bindings", binding.dump());
+        QCOMPARE(again.status, 409);
+        QVERIFY(json::parse(again.body)["message"].get<std::string>().find("already assigned to node \"node-1\"") != std::string::npos);
+        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods/manual/binding").status, 405);
+
+        // Dry-run delete: checked, answered, nothing deleted.
+        auto dry = h.call("DELETE", "/api/v1/namespaces/default/pods/manual?dryRun=All");
+        QCOMPARE(dry.status, 200);
+        QCOMPARE(h.call("GET", "/api/v1/namespaces/default/pods/manual").status, 200);
+        QCOMPARE(h.call("DELETE", "/api/v1/namespaces/default/pods/nope?dryRun=All").status, 404);
+        QCOMPARE(h.call("DELETE", "/api/v1/namespaces/default/pods/manual?dryRun=All",
+                        R"({"preconditions":{"uid":"not-the-uid"}})").status,
+                 409);
+
+        // Eviction: the pod's graceful delete.
+        json eviction = {{"apiVersion", "policy/v1"}, {"kind", "Eviction"}, {"metadata", {{"name", "manual"}, {"namespace", "default"}}}};
+        auto evicted = h.call("POST", "/api/v1/namespaces/default/pods/manual/eviction", eviction.dump());
+        QCOMPARE(evicted.status, 201);
+        auto gone = h.call("GET", "/api/v1/namespaces/default/pods/manual");
+        QVERIFY(gone.status == 404 || json::parse(gone.body)["metadata"].contains("deletionTimestamp"));
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/pods/nope/eviction", eviction.dump()).status, 400); // names differ
+        eviction["metadata"]["name"] = "nope";
+        QCOMPARE(h.call("POST", "/api/v1/namespaces/default/pods/nope/eviction", eviction.dump()).status, 404);
+
+        if (QStandardPaths::findExecutable("kubectl").isEmpty())
+            return;
+        QCOMPARE(h.kubectl({"create", "-f", "-"}, kPod).code, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(h.kubectl({"get", "pod", "kubia-manual", "-o", "jsonpath={.spec.nodeName}"}).out,
+                                  std::string("node-1"), 30000);
+        auto dryDelete = h.kubectl({"delete", "pod", "kubia-manual", "--dry-run=server"});
+        QVERIFY2(dryDelete.code == 0, dryDelete.err.c_str());
+        QVERIFY2(dryDelete.out.find("(server dry run)") != std::string::npos, dryDelete.out.c_str());
+        QCOMPARE(h.kubectl({"get", "pod", "kubia-manual", "-o", "name"}).out, std::string("pod/kubia-manual\n"));
+        // drain: cordon, then evict (the pod has no controller, hence --force).
+        auto drain = h.kubectl({"drain", "node-1", "--force", "--timeout=60s"});
+        QVERIFY2(drain.code == 0, (drain.out + drain.err).c_str());
+        QVERIFY2(drain.out.find("evicting pod default/kubia-manual") != std::string::npos
+                     || drain.err.find("evicting pod default/kubia-manual") != std::string::npos,
+                 (drain.out + drain.err).c_str());
+        QVERIFY2(drain.out.find("node/node-1 drained") != std::string::npos, drain.out.c_str());
+        QCOMPARE(h.kubectl({"get", "node", "node-1", "-o", "jsonpath={.spec.unschedulable}"}).out, std::string("true"));
+        QCOMPARE(h.kubectl({"get", "pods", "-o", "name"}).out, std::string());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestApiHandler)

@@ -3,16 +3,11 @@
 // port-forward (SPDY in a WebSocket for kubectl, the channel protocol for python3-kubernetes)
 // against a fake exec session, since the simulated runtime has no processes to run.
 #include "apiharness.h"
+#include "portforwardclient.h"
 #include "core/apiserver/remotecommandsession.h"
 #include "core/apiserver/spdyportforward.h"
 
 #include <QtTest>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -168,73 +163,6 @@ std::string pod(const std::string &name, const std::string &image, const std::st
 
 bool haveKubectl() { return !QStandardPaths::findExecutable("kubectl").isEmpty(); }
 
-// A plain TCP client for the local end of a port-forward.
-class Tcp
-{
-public:
-    explicit Tcp(int port)
-    {
-        m_fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(uint16_t(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        m_connected = ::connect(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
-    }
-    ~Tcp() { ::close(m_fd); }
-    bool connected() const { return m_connected; }
-    bool send(std::string_view data)
-    {
-        while (!data.empty()) {
-            const ssize_t n = ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n <= 0)
-                return false;
-            data.remove_prefix(size_t(n));
-        }
-        return true;
-    }
-    void shutdownWrite() { ::shutdown(m_fd, SHUT_WR); }
-    // Reads until `size` bytes came, the peer closed, or 20 s passed without a byte.
-    std::string receive(size_t size)
-    {
-        std::string out;
-        char buf[65536];
-        while (out.size() < size) {
-            pollfd p{m_fd, POLLIN, 0};
-            if (::poll(&p, 1, 20000) <= 0)
-                break;
-            const ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
-            if (n <= 0)
-                break;
-            out.append(buf, size_t(n));
-        }
-        return out;
-    }
-
-private:
-    int m_fd = -1;
-    bool m_connected = false;
-};
-
-// Starts `kubectl port-forward` and returns the local ports it printed, in order.
-std::vector<int> startPortForward(QProcess &p, const std::string &kubeconfig, const QStringList &args, size_t count)
-{
-    p.setProcessChannelMode(QProcess::SeparateChannels);
-    p.start(QStandardPaths::findExecutable("kubectl"), QStringList{"--kubeconfig", QString::fromStdString(kubeconfig),
-                                                                   "port-forward"} + args);
-    std::vector<int> ports;
-    QByteArray out;
-    QRegularExpression line(R"(Forwarding from 127\.0\.0\.1:(\d+) -> (\d+))");
-    QDeadlineTimer deadline(30000);
-    while (ports.size() < count && !deadline.hasExpired() && p.state() != QProcess::NotRunning) {
-        p.waitForReadyRead(500);
-        out += p.readAllStandardOutput();
-        ports.clear();
-        for (auto it = line.globalMatch(QString::fromUtf8(out)); it.hasNext();)
-            ports.push_back(it.next().captured(1).toInt());
-    }
-    return ports;
-}
 
 } // namespace
 
@@ -383,13 +311,13 @@ private slots:
                                       std::string("Running"), 30000);
 
         QProcess pf;
-        auto ports = startPortForward(pf, h.kubeconfig, {"pod/kubia", ":8080", ":9999"}, 2);
+        auto ports = podscape::tests::startPortForward(pf, h.kubeconfig, {"pod/kubia", ":8080", ":9999"}, 2);
         QCOMPARE(ports.size(), size_t(2));
         {
             // Five connections open at once, each with its own bytes.
-            std::vector<std::unique_ptr<Tcp>> conns;
+            std::vector<std::unique_ptr<podscape::tests::Tcp>> conns;
             for (int i = 0; i < 5; ++i) {
-                conns.push_back(std::make_unique<Tcp>(ports[0]));
+                conns.push_back(std::make_unique<podscape::tests::Tcp>(ports[0]));
                 QVERIFY(conns.back()->connected());
             }
             for (int i = 0; i < 5; ++i)
@@ -404,7 +332,7 @@ private slots:
                 big[i] = char('a' + i % 26);
             std::string upper = big;
             std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return char(std::toupper(c)); });
-            Tcp c(ports[0]);
+            podscape::tests::Tcp c(ports[0]);
             QVERIFY(c.connected());
             std::thread writer([&] {
                 c.send(big);
@@ -418,7 +346,7 @@ private slots:
         QVERIFY(nodes.dials >= 6);
         {
             // The refused port: kubectl reports the node's error for that connection.
-            Tcp c(ports[1]);
+            podscape::tests::Tcp c(ports[1]);
             QVERIFY(c.connected());
             QCOMPARE(c.receive(1), std::string());
             QByteArray err;
@@ -430,10 +358,10 @@ private slots:
 
         // The simulated runtime says why, on the connection's error stream.
         QProcess sim;
-        auto simPorts = startPortForward(sim, h.kubeconfig, {"pod/simulated", ":8080"}, 1);
+        auto simPorts = podscape::tests::startPortForward(sim, h.kubeconfig, {"pod/simulated", ":8080"}, 1);
         QCOMPARE(simPorts.size(), size_t(1));
         {
-            Tcp c(simPorts[0]);
+            podscape::tests::Tcp c(simPorts[0]);
             QVERIFY(c.connected());
             QCOMPARE(c.receive(1), std::string());
         }

@@ -95,7 +95,8 @@ private slots:
             "spec":{"containers":[{"name":"c","image":"busybox"}]},"status":{"phase":"Running"}})");
         auto created = f.api.create(pod);
         QVERIFY(created.ok());
-        QVERIFY(!(*created->object).contains("status"));
+        // the client's status is dropped: a new object starts with an empty one
+        QCOMPARE((*created->object)["status"], json::object());
         // the kubelet's status survives a user's update of the object
         QVERIFY(f.store.modify("pods", "default", "p", [](json &p) -> Result<bool> {
             p["status"] = {{"phase", "Running"}};
@@ -108,6 +109,20 @@ private slots:
         QVERIFY2(updated.ok(), updated.ok() ? "" : updated.error().message().c_str());
         QCOMPARE((*updated->object)["status"]["phase"], "Running");
         QCOMPARE((*updated->object)["metadata"]["labels"]["a"], "b");
+        // through the status subresource it is the other way round
+        json statusWrite = *updated->object;
+        statusWrite["metadata"]["labels"] = {{"a", "changed"}};
+        statusWrite["spec"]["activeDeadlineSeconds"] = 5;
+        statusWrite["status"] = {{"phase", "Succeeded"}};
+        cluster::WriteOptions statusOnly;
+        statusOnly.statusOnly = true;
+        auto viaStatus = f.api.update(statusWrite, statusOnly);
+        QVERIFY2(viaStatus.ok(), viaStatus.ok() ? "" : viaStatus.error().message().c_str());
+        QCOMPARE((*viaStatus->object)["status"]["phase"], "Succeeded");
+        QCOMPARE((*viaStatus->object)["metadata"]["labels"]["a"], "b");
+        QVERIFY(!(*viaStatus->object)["spec"].contains("activeDeadlineSeconds"));
+        // with the resourceVersion it was given as a precondition
+        QCOMPARE(f.api.update(statusWrite, statusOnly).error().reason(), Reason::Conflict);
     }
 
     void dryRunStoresNothing()
