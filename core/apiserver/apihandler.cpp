@@ -1,6 +1,7 @@
 #include "apihandler.h"
 
 #include "core/apiserver/patch.h"
+#include "core/apiserver/protobufdecoder.h"
 #include "core/apiserver/requestinfo.h"
 #include "core/apiserver/tableprinter.h"
 #include "core/model/fieldselector.h"
@@ -124,9 +125,12 @@ Result<json> parseBody(const HttpRequest &request)
 {
     const std::string &body = request.body;
     const std::string type = request.header("content-type");
+    if (type.rfind(ProtobufDecoder::kMediaType, 0) == 0)
+        return ProtobufDecoder::decode(body); // kubectl create deployment|configmap|secret|namespace|service
     if (!type.empty() && type.find("json") == std::string::npos)
         return fail(Error(Reason::UnsupportedMediaType, "the body of the request was in an unknown format (" + type
-                                                            + ") - accepted media types include: application/json"));
+                                                            + ") - accepted media types include: application/json, "
+                                                              "application/vnd.kubernetes.protobuf"));
     json parsed = json::parse(body, nullptr, false);
     if (parsed.is_discarded() || !parsed.is_object())
         return fail(Reason::BadRequest, "the request body is not a JSON object");

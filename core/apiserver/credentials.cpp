@@ -1,5 +1,7 @@
 #include "credentials.h"
 
+#include "core/base/base64.h"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -71,15 +73,6 @@ Result<std::string> randomHex(size_t bytes)
     if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1)
         return fail(opensslError("no random bytes"));
     return hex(buffer.data(), bytes);
-}
-
-std::string base64(const std::string &data)
-{
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()), reinterpret_cast<const unsigned char *>(data.data()),
-                                  static_cast<int>(data.size()));
-    out.resize(static_cast<size_t>(n));
-    return out;
 }
 
 std::string pemOf(X509 *cert)
@@ -373,7 +366,7 @@ std::string Credentials::kubeconfig(const std::string &server, const Token &toke
            "- name: " + contextName + "\n"
            "  cluster:\n"
            "    server: " + server + "\n"
-           "    certificate-authority-data: " + base64(m_caPem) + "\n"
+           "    certificate-authority-data: " + base64Encode(m_caPem) + "\n"
            "users:\n"
            "- name: " + user + "\n"
            "  user:\n"

@@ -291,6 +291,37 @@ private slots:
         forward.waitForFinished();
     }
 
+    // The typed create commands send protobuf bodies.
+    void typedCreateCommands()
+    {
+        auto ns = kubectl({"create", "namespace", "team-a"});
+        QVERIFY2(ns.code == 0, ns.err.c_str());
+        QCOMPARE(ns.out, std::string("namespace/team-a created\n"));
+        QCOMPARE(jsonpath("namespace/team-a", ".status.phase"), std::string("Active"));
+        auto deploy = kubectl({"create", "deployment", "typed", "--image=luksa/kubia", "--port=8080", "--replicas=2", "-n", "team-a"});
+        QVERIFY2(deploy.code == 0, deploy.err.c_str());
+        QTRY_COMPARE_WITH_TIMEOUT(kubectl({"get", "deployment", "typed", "-n", "team-a", "-o", "jsonpath={.status.readyReplicas}"}).out,
+                                  std::string("2"), 30000);
+        QCOMPARE(kubectl({"get", "deployment", "typed", "-n", "team-a", "-o", "jsonpath={.spec.template.spec.containers[0].ports[0].containerPort}"}).out,
+                 std::string("8080"));
+        auto cm = kubectl({"create", "configmap", "greeting", "--from-literal=text=héllo", "-n", "team-a"});
+        QVERIFY2(cm.code == 0, cm.err.c_str());
+        QCOMPARE(kubectl({"get", "configmap", "greeting", "-n", "team-a", "-o", "jsonpath={.data.text}"}).out, std::string("héllo"));
+        auto secret = kubectl({"create", "secret", "generic", "pw", "--from-literal=password=s3cr3t", "-n", "team-a"});
+        QVERIFY2(secret.code == 0, secret.err.c_str());
+        QCOMPARE(kubectl({"get", "secret", "pw", "-n", "team-a", "-o", "jsonpath={.data.password}"}).out, std::string("czNjcjN0"));
+        auto svc = kubectl({"create", "service", "nodeport", "typed", "--tcp=80:8080", "--node-port=30123", "-n", "team-a"});
+        QVERIFY2(svc.code == 0, svc.err.c_str());
+        QCOMPARE(kubectl({"get", "service", "typed", "-n", "team-a", "-o", "jsonpath={.spec.ports[0].nodePort}"}).out, std::string("30123"));
+        QTRY_VERIFY_WITH_TIMEOUT(!kubectl({"get", "endpoints", "typed", "-n", "team-a", "-o", "jsonpath={.subsets[0].addresses}"}).out.empty(),
+                                 30000);
+        // Server-side validation still applies to protobuf bodies.
+        auto invalid = kubectl({"create", "deployment", "Bad_Name", "--image=x", "-n", "team-a"});
+        QVERIFY(invalid.code != 0);
+        QVERIFY2(invalid.has("Bad_Name"), invalid.err.c_str());
+        QCOMPARE(kubectl({"delete", "namespace", "team-a"}).code, 0);
+    }
+
     void security()
     {
         // Every file with a secret in it is private.
