@@ -1,6 +1,7 @@
 #include "apihandler.h"
 
 #include "core/apiserver/patch.h"
+#include "core/model/yamlcodec.h"
 #include "core/apiserver/protobufdecoder.h"
 #include "core/apiserver/requestinfo.h"
 #include "core/apiserver/tableprinter.h"
@@ -249,7 +250,7 @@ json scaleOf(const json &workload)
 } // namespace
 
 ApiHandler::ApiHandler(cluster::ClusterApi &api, Clock &clock, const model::SchemaRegistry &registry)
-    : m_api(api), m_clock(clock), m_registry(registry), m_discovery(registry), m_openApi(registry)
+    : m_api(api), m_clock(clock), m_registry(registry), m_discovery(registry), m_openApi(registry), m_fieldManager(registry)
 {}
 
 void ApiHandler::setNodeAccess(cluster::NodeAccess &nodes)
@@ -485,6 +486,7 @@ HttpResponse ApiHandler::create(const HttpRequest &request, const Target &t)
     auto options = writeOptions(t.info);
     if (!options)
         return errorResponse(options.error());
+    m_fieldManager.recordUpdate(nullptr, object, t.resource->type, managerOf(request, t.info), m_clock.now());
     auto written = m_api.create(std::move(object), *options);
     if (!written)
         return errorResponse(written.error());
@@ -510,6 +512,8 @@ HttpResponse ApiHandler::update(const HttpRequest &request, const Target &t)
     auto options = writeOptions(t.info);
     if (!options)
         return errorResponse(options.error());
+    if (auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name))
+        m_fieldManager.recordUpdate(current->get(), object, t.resource->type, managerOf(request, t.info), m_clock.now());
     auto written = m_api.update(std::move(object), *options);
     if (!written)
         return errorResponse(written.error());
@@ -520,6 +524,8 @@ HttpResponse ApiHandler::update(const HttpRequest &request, const Target &t)
 
 HttpResponse ApiHandler::patch(const HttpRequest &request, const Target &t)
 {
+    if (request.header("content-type").rfind("application/apply-patch+yaml", 0) == 0)
+        return serverSideApply(request, t);
     auto type = patchTypeOf(request.header("content-type"));
     if (!type)
         return errorResponse(type.error());
@@ -543,6 +549,7 @@ HttpResponse ApiHandler::patch(const HttpRequest &request, const Target &t)
         // A patch that names no resourceVersion applies to whatever is current.
         if (!request.body.empty() && request.body.find("\"resourceVersion\"") == std::string::npos)
             object["metadata"]["resourceVersion"] = (**current)["metadata"].value("resourceVersion", "");
+        m_fieldManager.recordUpdate(current->get(), object, t.resource->type, managerOf(request, t.info), m_clock.now());
         auto written = m_api.update(std::move(object), *options);
         if (!written && written.error().reason() == Reason::Conflict && request.body.find("\"resourceVersion\"") == std::string::npos)
             continue;
@@ -642,6 +649,7 @@ HttpResponse ApiHandler::scale(const HttpRequest &request, const Target &t)
         if (!precondition.empty())
             workload["metadata"]["resourceVersion"] = precondition;
         workload["spec"]["replicas"] = replicas;
+        m_fieldManager.recordUpdate(current->get(), workload, t.resource->type, managerOf(request, t.info), m_clock.now());
         auto written = m_api.update(std::move(workload), *options);
         if (!written && written.error().reason() == Reason::Conflict && precondition.empty())
             continue;
@@ -803,6 +811,72 @@ HttpResponse ApiHandler::eviction(const HttpRequest &request, const Target &t)
             return errorResponse(notFoundAs(removed.takeError(), t));
     }
     return jsonResponse({{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}}, 201);
+}
+
+std::string ApiHandler::managerOf(const HttpRequest &request, const RequestInfo &info)
+{
+    if (auto m = info.queryValue("fieldManager"); !m.empty())
+        return m;
+    // As the API server defaults it: the User-Agent up to its first '/' ("kubectl", "python").
+    const std::string agent = request.header("user-agent");
+    const std::string product = agent.substr(0, agent.find('/'));
+    return product.empty() ? "unknown" : product.substr(0, 128);
+}
+
+HttpResponse ApiHandler::serverSideApply(const HttpRequest &request, const Target &t)
+{
+    const std::string manager = t.info.queryValue("fieldManager");
+    if (manager.empty())
+        return errorResponse(Error::invalid("PatchOptions", "", {Cause{"FieldValueRequired", "is required for apply patch", "fieldManager"}}));
+    const bool force = t.info.queryFlag("force");
+    auto options = writeOptions(t.info);
+    if (!options)
+        return errorResponse(options.error());
+    auto decoded = model::decodeYamlDocument(request.body, model::YamlDecodeOptions::forSource("the applied configuration"));
+    if (!decoded)
+        return errorResponse(decoded.error());
+    json config = std::move(decoded->value);
+    if (!config.is_object())
+        return errorResponse(Error(Reason::BadRequest, "the applied configuration must be an object with apiVersion, kind and metadata"));
+    if (config.value("apiVersion", "").empty() || config.value("kind", "").empty())
+        return errorResponse(Error(Reason::BadRequest, "the applied configuration needs apiVersion and kind (server-side apply does not infer them)"));
+    if (auto typed = typeFromTarget(config, *t.resource); !typed)
+        return errorResponse(typed.error());
+    json &meta = config["metadata"];
+    if (!meta.is_object())
+        meta = json::object();
+    if (const std::string named = meta.value("name", ""); !named.empty() && named != t.info.name)
+        return errorResponse(Error(Reason::BadRequest, "the name of the object (" + named + ") does not match the name on the URL ("
+                                                           + t.info.name + ")"));
+    meta["name"] = t.info.name;
+    if (t.resource->namespaced)
+        meta["namespace"] = t.info.ns;
+    if (config.contains("status") && t.resource->hasSubresource("status"))
+        config.erase("status"); // the main resource's apply does not own status
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
+        const bool exists = current.ok();
+        if (!exists && current.error().reason() != Reason::NotFound)
+            return errorResponse(current.error());
+        auto applied = m_fieldManager.apply(exists ? current->get() : nullptr, config, t.resource->type, manager, force, m_clock.now());
+        if (!applied)
+            return errorResponse(applied.error());
+        Result<cluster::WriteResult> written = fail(Reason::InternalError, "not written");
+        if (exists) {
+            (*applied)["metadata"]["resourceVersion"] = (**current)["metadata"].value("resourceVersion", "");
+            written = m_api.update(std::move(*applied), *options);
+        } else {
+            written = m_api.create(std::move(*applied), *options);
+        }
+        if (!written && (written.error().reason() == Reason::Conflict || written.error().reason() == Reason::AlreadyExists))
+            continue; // someone wrote in between: apply again to what is there now
+        if (!written)
+            return errorResponse(written.error());
+        HttpResponse r = jsonResponse(*written->object, exists ? 200 : 201);
+        addWarnings(r, written->warnings);
+        return r;
+    }
+    return errorResponse(Error(Reason::Conflict, "the object kept changing while the configuration was applied; try again"));
 }
 
 } // namespace podscape::core::apiserver

@@ -14,6 +14,7 @@
 // Not served yet (answered with a clear 405/404 Status): the eviction and binding
 // subresources, server-side apply, OpenAPI schemas.
 
+#include "core/apiserver/fieldmanager.h"
 #include "core/apiserver/discovery.h"
 #include "core/apiserver/httpsserver.h"
 #include "core/apiserver/metricsapi.h"
@@ -57,12 +58,17 @@ private:
     HttpResponse binding(const HttpRequest &request, const Target &t, const std::string &podName);
     // POST pods/NAME/eviction (policy/v1 Eviction): kubectl drain's graceful delete.
     HttpResponse eviction(const HttpRequest &request, const Target &t);
+    // PATCH with application/apply-patch+yaml: server-side apply (creates a missing object).
+    HttpResponse serverSideApply(const HttpRequest &request, const Target &t);
+    // The manager a write is recorded under: ?fieldManager=, else the User-Agent's product.
+    static std::string managerOf(const HttpRequest &request, const RequestInfo &info);
 
     cluster::ClusterApi &m_api;
     Clock &m_clock;
     const model::SchemaRegistry &m_registry;
     Discovery m_discovery;
     OpenApi m_openApi;
+    FieldManager m_fieldManager;
     std::unique_ptr<NodeProxy> m_nodeProxy;
     std::unique_ptr<MetricsApi> m_metrics;
 };

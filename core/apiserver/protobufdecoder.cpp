@@ -76,26 +76,42 @@ bool isScalar(const std::string &type)
            || type == "uint64" || type == "double" || type == "float";
 }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF),
+// the same rule the JSON serializer enforces.
 bool validUtf8(std::string_view s)
 {
     for (size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
         size_t more = 0;
-        if (c < 0x80)
-            more = 0;
-        else if ((c >> 5) == 0x6)
+        unsigned char lo = 0x80, hi = 0xBF; // the allowed range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
             more = 1;
-        else if ((c >> 4) == 0xE)
+        else if (c >= 0xE0 && c <= 0xEF) {
             more = 2;
-        else if ((c >> 3) == 0x1E)
+            if (c == 0xE0)
+                lo = 0xA0;
+            if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
             more = 3;
-        else
+            if (c == 0xF0)
+                lo = 0x90;
+            if (c == 0xF4)
+                hi = 0x8F;
+        } else {
             return false;
+        }
         if (s.size() - i <= more)
             return false;
-        for (size_t k = 1; k <= more; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
+        for (size_t k = 1; k <= more; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if (k == 1 ? (b < lo || b > hi) : (b >> 6) != 0x2)
                 return false;
+        }
         i += more + 1;
     }
     return true;

@@ -395,6 +395,60 @@ spec:
         QCOMPARE(h.kubectl({"get", "node", "node-1", "-o", "jsonpath={.spec.unschedulable}"}).out, std::string("true"));
         QCOMPARE(h.kubectl({"get", "pods", "-o", "name"}).out, std::string());
     }
+    // Server-side apply as kubectl drives it: create, conflict with another manager, force,
+    // fields a manager stops applying removed; and the errors kubectl never provokes.
+    void serverSideApply()
+    {
+        Harness h;
+        // Direct calls on one object ("direct"), kubectl on another ("ssa"), so that the two
+        // managers do not co-own fields.
+        const std::string url = "/apis/apps/v1/namespaces/default/deployments/direct?fieldManager=me";
+        const std::string config = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ssa\n  labels: {tier: front}\n"
+                                   "spec:\n  replicas: 2\n  selector: {matchLabels: {app: ssa}}\n  template:\n"
+                                   "    metadata: {labels: {app: ssa}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n";
+        const std::map<std::string, std::string> yaml = {{"content-type", "application/apply-patch+yaml"}};
+        std::string direct = config;
+        direct.replace(direct.find("name: ssa"), 9, "name: direct");
+        auto created = h.call("PATCH", url, direct, yaml);
+        QVERIFY2(created.status == 201, created.body.c_str());
+        json object = json::parse(created.body);
+        QCOMPARE(object["metadata"]["managedFields"][0]["manager"], json("me"));
+        QCOMPARE(object["metadata"]["managedFields"][0]["operation"], json("Apply"));
+        QCOMPARE(h.call("PATCH", url, direct, yaml).status, 200); // the same again: no change, no conflict
+        QCOMPARE(h.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/direct", direct, yaml).status, 422); // no fieldManager
+        QCOMPARE(h.call("PATCH", url, config, yaml).status, 400); // the name differs from the URL's
+        auto tabs = h.call("PATCH", url, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n\tname: direct\n", yaml);
+        QCOMPARE(tabs.status, 400);
+        QVERIFY2(json::parse(tabs.body)["message"].get<std::string>().find("4:") != std::string::npos, tabs.body.c_str());
+
+        if (QStandardPaths::findExecutable("kubectl").isEmpty())
+            return;
+        auto applied = h.kubectl({"apply", "--server-side", "-f", "-"}, config);
+        QVERIFY2(applied.code == 0, applied.err.c_str());
+        QCOMPARE(applied.out, std::string("deployment.apps/ssa serverside-applied\n"));
+        QCOMPARE(h.kubectl({"scale", "deployment", "ssa", "--replicas=4"}).code, 0);
+        auto conflicted = h.kubectl({"apply", "--server-side", "-f", "-"}, config);
+        QVERIFY(conflicted.code != 0);
+        QVERIFY2(conflicted.err.find("Apply failed with 1 conflict: conflict with \"kubectl") != std::string::npos, conflicted.err.c_str());
+        QVERIFY2(conflicted.err.find(".spec.replicas") != std::string::npos, conflicted.err.c_str());
+        QCOMPARE(h.kubectl({"get", "deployment", "ssa", "-o", "jsonpath={.spec.replicas}"}).out, std::string("4"));
+        auto forced = h.kubectl({"apply", "--server-side", "--force-conflicts", "-f", "-"}, config);
+        QVERIFY2(forced.code == 0, forced.err.c_str());
+        QCOMPARE(h.kubectl({"get", "deployment", "ssa", "-o", "jsonpath={.spec.replicas}"}).out, std::string("2"));
+        // A label the configuration no longer has is removed; a new image rolls out.
+        std::string next = config;
+        next.replace(next.find("  labels: {tier: front}\n"), std::string("  labels: {tier: front}\n").size(), "");
+        next.replace(next.find("nginx:1.25"), 10, "nginx:1.26");
+        QCOMPARE(h.kubectl({"apply", "--server-side", "-f", "-"}, next).code, 0);
+        QCOMPARE(h.kubectl({"get", "deployment", "ssa", "-o", "jsonpath={.metadata.labels.tier}"}).out, std::string());
+        QCOMPARE(h.kubectl({"get", "deployment", "ssa", "-o", "jsonpath={.spec.template.spec.containers[0].image}"}).out,
+                 std::string("nginx:1.26"));
+        // Dry run: answered, nothing changed.
+        std::string dry = next;
+        dry.replace(dry.find("replicas: 2"), 11, "replicas: 9");
+        QCOMPARE(h.kubectl({"apply", "--server-side", "--dry-run=server", "-f", "-"}, dry).code, 0);
+        QCOMPARE(h.kubectl({"get", "deployment", "ssa", "-o", "jsonpath={.spec.replicas}"}).out, std::string("2"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestApiHandler)

@@ -107,6 +107,13 @@ private slots:
         QVERIFY2(utf8.error().message().find("metadata.name") != std::string::npos, utf8.error().message().c_str());
         QVERIFY(utf8.error().message().find("UTF-8") != std::string::npos);
 
+        for (const char *bad : {"\xc0\x9a", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) { // overlong, surrogate, > U+10FFFF, cut
+            auto r = ProtobufDecoder::decode(envelope("apps/v1", std::string(bad) + "Deployment", ""));
+            QVERIFY(!r.ok());
+            QVERIFY2(r.error().message().find("UTF-8") != std::string::npos, r.error().message().c_str());
+        }
+        QVERIFY(ProtobufDecoder::decode(envelope("v1", "ConfigMap", field(1, field(1, "caf\xc3\xa9")))).ok());
+
         auto kind = ProtobufDecoder::decode(envelope("batch/v1", "Job", ""));
         QVERIFY(!kind.ok());
         QCOMPARE(kind.error().reason(), Reason::UnsupportedMediaType);
