@@ -446,7 +446,9 @@ HttpResponse ApiHandler::list(const HttpRequest &request, const Target &t)
         auto table = TablePrinter::print(t.resource->kind, objects, m_clock.now());
         table.setResourceVersion(rv);
         table.setContinue(result->continueToken);
-        return jsonResponse(table.toJson());
+        HttpResponse r;
+        r.body = table.dump(); // while `result` still holds the objects the rows point into
+        return r;
     }
     // Written item by item: a list built as one json value would deep-copy every object.
     json metadata = {{"resourceVersion", rv}};

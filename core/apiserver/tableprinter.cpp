@@ -454,8 +454,7 @@ model::Table TablePrinter::print(std::string_view kind, const std::vector<const 
     for (auto &c : columns(kind))
         table.addColumn(std::move(c));
     for (const json *o : objects)
-        table.addRow(cells(kind, *o, now),
-                     json{{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", member(*o, "metadata")}});
+        table.addPartialRow(cells(kind, *o, now), member(*o, "metadata"));
     return table;
 }
 

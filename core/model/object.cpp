@@ -433,10 +433,22 @@ Scale Scale::forWorkload(const Object &workload, int specReplicas, int statusRep
 
 void Table::addRow(std::vector<json> cells, json object)
 {
-    m_rows.push_back({std::move(cells), std::move(object)});
+    m_rows.push_back({std::move(cells), std::move(object), nullptr});
 }
 
-json Table::toJson(bool includeColumns) const
+void Table::addPartialRow(std::vector<json> cells, const json &metadata)
+{
+    m_rows.push_back({std::move(cells), json(), &metadata});
+}
+
+namespace {
+json partialObject(const json &metadata)
+{
+    return {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", metadata}};
+}
+} // namespace
+
+json Table::header(bool includeColumns) const
 {
     json columns = json::array();
     if (includeColumns)
@@ -446,17 +458,49 @@ json Table::toJson(bool includeColumns) const
                                {"format", c.format},
                                {"description", c.description},
                                {"priority", c.priority}});
-    json rows = json::array();
-    for (const auto &r : m_rows)
-        rows.push_back({{"cells", r.cells}, {"object", r.object}});
     json meta = {{"resourceVersion", m_resourceVersion}};
     if (!m_continue.empty())
         meta["continue"] = m_continue;
-    return {{"kind", "Table"},
-            {"apiVersion", "meta.k8s.io/v1"},
-            {"metadata", std::move(meta)},
-            {"columnDefinitions", std::move(columns)},
-            {"rows", std::move(rows)}};
+    return {{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", std::move(meta)}, {"columnDefinitions", std::move(columns)}};
+}
+
+json Table::toJson(bool includeColumns) const
+{
+    json table = header(includeColumns);
+    json rows = json::array();
+    for (const auto &r : m_rows)
+        rows.push_back({{"cells", r.cells}, {"object", r.metadata ? partialObject(*r.metadata) : r.object}});
+    table["rows"] = std::move(rows);
+    return table;
+}
+
+std::string Table::dump(bool includeColumns) const
+{
+    std::string out = header(includeColumns).dump();
+    out.pop_back(); // the closing brace: rows follow
+    out += ",\"rows\":[";
+    for (size_t i = 0; i < m_rows.size(); ++i) {
+        const Row &r = m_rows[i];
+        if (i)
+            out += ',';
+        out += "{\"cells\":[";
+        for (size_t c = 0; c < r.cells.size(); ++c) {
+            if (c)
+                out += ',';
+            out += r.cells[c].dump();
+        }
+        out += "],\"object\":";
+        if (r.metadata) {
+            out += "{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"PartialObjectMetadata\",\"metadata\":";
+            out += r.metadata->dump();
+            out += '}';
+        } else {
+            out += r.object.dump();
+        }
+        out += '}';
+    }
+    out += "]}";
+    return out;
 }
 
 json makeSuccessStatus(std::string_view kind, std::string_view name, std::string_view uid)
