@@ -132,6 +132,11 @@ int main(int argc, char **argv)
     serverOptions.address = listen.substr(0, colon);
     if (serverOptions.address.size() > 2 && serverOptions.address.front() == '[')
         serverOptions.address = serverOptions.address.substr(1, serverOptions.address.size() - 2);
+    // Before anything is created: a refused address should cost nothing.
+    if (auto checked = apiserver::HttpsServer::checkListenAddress(serverOptions.address, allowRemote); !checked) {
+        std::fprintf(stderr, "podscape-agent: %s\n", checked.error().message().c_str());
+        return 2;
+    }
     const std::string port = listen.substr(colon + 1);
     if (port.find_first_not_of("0123456789") != std::string::npos || std::atoi(port.c_str()) > 65535)
         return usage("invalid port '" + port + "'");

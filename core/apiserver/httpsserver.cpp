@@ -499,16 +499,26 @@ HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {
 
 HttpsServer::~HttpsServer() { stop(); }
 
+Result<void> HttpsServer::checkListenAddress(const std::string &address, bool allowRemote)
+{
+    beast::error_code ec;
+    const auto parsed = net::ip::make_address(address, ec);
+    if (ec)
+        return fail(Reason::BadRequest, "invalid listen address \"" + address + "\": give an IP address such as 127.0.0.1");
+    if (!isLoopback(parsed) && !allowRemote)
+        return fail(Reason::Forbidden, "refusing to listen on " + address
+                                           + ": not a loopback address; serving other machines must be allowed explicitly "
+                                             "(podscape-agent --allow-remote)");
+    return {};
+}
+
 Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const Credentials &credentials, Handler handler,
                                                         HttpsServerOptions options, bool allowRemote)
 {
+    if (auto checked = checkListenAddress(options.address, allowRemote); !checked)
+        return checked.takeError();
     beast::error_code ec;
     const auto address = net::ip::make_address(options.address, ec);
-    if (ec)
-        return fail(Reason::BadRequest, "invalid listen address \"" + options.address + "\"");
-    if (!isLoopback(address) && !allowRemote)
-        return fail(Reason::Forbidden, "refusing to listen on " + options.address
-                                           + ": not a loopback address (pass the agent's explicit remote option)");
     auto impl = std::make_unique<Impl>(credentials, std::move(handler), options);
     impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3
                           | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);

@@ -100,6 +100,8 @@ class HttpsServer
 public:
     using Handler = std::function<HttpResponse(const HttpRequest &)>;
 
+    // Whether `address` may be listened on: loopback always, others only when allowed.
+    static Result<void> checkListenAddress(const std::string &address, bool allowRemote);
     // Binds and starts serving. An address that is not loopback is refused unless
     // `allowRemote` (the agent's explicit choice; TLS and tokens apply either way).
     static Result<std::unique_ptr<HttpsServer>> start(const Credentials &credentials, Handler handler,

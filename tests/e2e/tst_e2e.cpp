@@ -359,6 +359,14 @@ private slots:
         auto wrongCa = kubectl({"get", "pods"}, {}, otherConfig.fileName());
         QVERIFY(wrongCa.code != 0);
         QVERIFY2(wrongCa.has("certificate signed by unknown authority"), wrongCa.err.c_str());
+        // A non-loopback address is refused unless asked for explicitly.
+        QProcess remote;
+        remote.setProcessChannelMode(QProcess::MergedChannels);
+        remote.start(QStringLiteral(PODSCAPE_AGENT), {"--data-dir", m_dir.filePath("remote"), "--listen", "0.0.0.0:0"});
+        QVERIFY(remote.waitForFinished(30000));
+        QVERIFY(remote.exitCode() != 0);
+        const QString said = QString::fromUtf8(remote.readAll());
+        QVERIFY2(said.contains("not a loopback address") && said.contains("--allow-remote"), qPrintable(said));
     }
 
     void pythonClient()
