@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -63,6 +64,7 @@ struct HttpsServer::Impl {
     tcp::acceptor acceptor{io};
     tcp::endpoint bound;
     std::vector<std::thread> threads;
+    std::unique_ptr<net::thread_pool> handlers;
 
     Impl(const Credentials &c, Handler h, HttpsServerOptions o) : credentials(c), handler(std::move(h)), options(std::move(o)) {}
     void accept();
@@ -181,6 +183,20 @@ private:
                                                                                + " " + r.target.substr(0, r.target.find('?'))
                                                                                + " is not allowed")),
                            keepAlive);
+        // Answered on a handler thread (a write waits there until it is durable), then sent
+        // from this connection's strand again.
+        net::post(*m_server.handlers, [self = shared_from_this(), r = std::move(r), request = std::move(request), keepAlive,
+                                       upgrade]() mutable {
+            HttpResponse response = self->answer(r);
+            net::dispatch(self->m_stream.get_executor(), [self, response = std::move(response), request = std::move(request),
+                                                          keepAlive, upgrade]() mutable {
+                self->finish(std::move(response), std::move(request), keepAlive, upgrade);
+            });
+        });
+    }
+
+    HttpResponse answer(const HttpRequest &r)
+    {
         HttpResponse response;
         try {
             response = m_server.handler(r);
@@ -190,6 +206,11 @@ private:
             response = HttpResponse::fromError(Error(Reason::InternalError, "internal error while serving the request"));
         }
         PS_LOG(Debug, "apiserver") << r.method << " " << r.target.substr(0, r.target.find('?')) << " " << response.status;
+        return response;
+    }
+
+    void finish(HttpResponse response, http::request<http::string_body> request, bool keepAlive, bool upgrade)
+    {
         if (response.webSocket) {
             if (!upgrade)
                 return respond(HttpResponse::fromError(Error(Reason::BadRequest, "this endpoint speaks WebSocket only: "
@@ -541,6 +562,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const Credentials &crede
                                                + ec.message());
     impl->bound = impl->acceptor.local_endpoint(ec);
     impl->accept();
+    impl->handlers = std::make_unique<net::thread_pool>(size_t(std::max(1, options.handlerThreads)));
     for (int i = 0; i < std::max(1, options.threads); ++i)
         impl->threads.emplace_back([io = &impl->io] { io->run(); });
     return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
@@ -563,6 +585,8 @@ void HttpsServer::stop()
     for (auto &t : m_impl->threads)
         if (t.joinable())
             t.join();
+    // No connection reads any more: the requests being answered finish, their replies go nowhere.
+    m_impl->handlers->join();
 }
 
 uint16_t HttpsServer::port() const { return m_impl->bound.port(); }

@@ -84,7 +84,8 @@ struct HttpResponse {
 struct HttpsServerOptions {
     std::string address = "127.0.0.1";
     uint16_t port = 0; // 0: any free port (see port())
-    int threads = 2;
+    int threads = 2;        // I/O: TLS, parsing, writing
+    int handlerThreads = 4; // requests are answered here, so a write waiting on the disk holds no I/O thread
     size_t maxBodyBytes = 3 * 1024 * 1024;
     size_t maxHeaderBytes = 64 * 1024;
     size_t maxConnections = 512;

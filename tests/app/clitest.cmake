@@ -26,6 +26,6 @@ endif()
 file(REMOVE_RECURSE ${OUT}/agent-data)
 expect_run("agent --print-kubeconfig" 0 "certificate-authority-data: LS0t.*token: [0-9a-f]+"
            ${AGENT} --data-dir ${OUT}/agent-data --listen 127.0.0.1:16443 --print-kubeconfig)
-expect_run("agent remote listen refused" 1 "not a loopback address"
+expect_run("agent remote listen refused" 2 "not a loopback address.*--allow-remote"
            ${AGENT} --data-dir ${OUT}/agent-data --listen 0.0.0.0:0 --nodes 0)
 expect_run("agent bad port" 2 "invalid port" ${AGENT} --data-dir ${OUT}/agent-data --listen 127.0.0.1:http)
