@@ -26,6 +26,11 @@ namespace {
 
 constexpr int64_t kMinPage = 5000;
 
+// Read-modify-write loops (patch, scale, status, apply) retry when another writer got in
+// between, as the API server's GuaranteedUpdate does: each conflict means someone else made
+// progress, so a busy controller (a Deployment being rolled out) only delays the request.
+constexpr int kConflictRetries = 50;
+
 // A kind with a status subresource: its main resource's writes leave status alone (it is
 // the controllers' and kubelets' to write, through /status).
 bool statusIsSeparate(const model::ResourceInfo &r) { return r.hasSubresource("status"); }
@@ -39,6 +44,44 @@ Error notFoundAs(Error e, const Target &t)
         return e;
     return Error(Reason::NotFound, t.info.resource + (t.resource->group.empty() ? "" : "." + t.resource->group) + " \""
                                        + t.info.name + "\" not found");
+}
+
+// The revision a list reads (0: the latest), from resourceVersion and resourceVersionMatch
+// as the API conventions define them: unset or "0" is the latest; N with NotOlderThan (the
+// default) is the latest, which is never older than N unless N is in the future; N with
+// Exact is the state at N, while the store's history still has it.
+Result<store::Revision> listRevision(const RequestInfo &info, store::Revision current)
+{
+    const std::string rv = info.queryValue("resourceVersion"), match = info.queryValue("resourceVersionMatch");
+    if (!match.empty() && match != "Exact" && match != "NotOlderThan")
+        return fail(Error::invalid("ListOptions", "", {Cause{"FieldValueNotSupported", "Unsupported value: \"" + match
+                                                                + "\": supported values: \"Exact\", \"NotOlderThan\"", "resourceVersionMatch"}}));
+    if (!match.empty() && rv.empty())
+        return fail(Error::invalid("ListOptions", "", {Cause{"FieldValueForbidden", "resourceVersionMatch is forbidden unless resourceVersion is provided", "resourceVersionMatch"}}));
+    if (rv.empty())
+        return store::Revision(0);
+    if (!info.queryValue("continue").empty())
+        return fail(Error::invalid("ListOptions", "", {Cause{"FieldValueForbidden", "specifying resource version is not allowed when using continue", "resourceVersion"}}));
+    store::Revision wanted = 0;
+    try {
+        size_t used = 0;
+        wanted = std::stoll(rv, &used);
+        if (used != rv.size() || wanted < 0)
+            throw std::invalid_argument(rv);
+    } catch (const std::exception &) {
+        return fail(Reason::BadRequest, "resourceVersion must be a number, not \"" + rv + "\"");
+    }
+    if (wanted == 0) {
+        if (match == "Exact")
+            return fail(Error::invalid("ListOptions", "", {Cause{"FieldValueForbidden", "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"", "resourceVersionMatch"}}));
+        return store::Revision(0);
+    }
+    if (wanted > current) {
+        Error e(Reason::Timeout, "Too large resource version: " + rv + ", current: " + std::to_string(current));
+        e.addCause(Cause{"ResourceVersionTooLarge", "Too large resource version", ""});
+        return fail(std::move(e));
+    }
+    return match == "Exact" ? wanted : store::Revision(0);
 }
 
 // DeleteOptions fields, from a DELETE body or an Eviction's deleteOptions.
@@ -435,6 +478,10 @@ HttpResponse ApiHandler::list(const HttpRequest &request, const Target &t)
         }
     }
     options.continueToken = t.info.queryValue("continue");
+    if (auto pinned = listRevision(t.info, m_api.store().revision()); !pinned)
+        return errorResponse(pinned.error());
+    else
+        options.revision = *pinned;
     auto result = m_api.store().list(t.storeResource, options);
     if (!result)
         return errorResponse(result.error());
@@ -535,7 +582,7 @@ HttpResponse ApiHandler::patch(const HttpRequest &request, const Target &t)
     if (!options)
         return errorResponse(options.error());
     // Read, patch, write with the read's resourceVersion; a concurrent writer makes us retry.
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
         auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
         if (!current)
             return errorResponse(current.error());
@@ -617,7 +664,7 @@ HttpResponse ApiHandler::scale(const HttpRequest &request, const Target &t)
     auto options = writeOptions(t.info);
     if (!options)
         return errorResponse(options.error());
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
         auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
         if (!current)
             return errorResponse(current.error());
@@ -646,7 +693,11 @@ HttpResponse ApiHandler::scale(const HttpRequest &request, const Target &t)
             return errorResponse(Error::invalid("Scale", t.info.name,
                                                 {Cause{"FieldValueInvalid", "must be a non-negative integer", "spec.replicas"}}));
         // A resourceVersion in the Scale is a precondition on the workload, as in Kubernetes.
-        const std::string precondition = wanted.value("metadata", json::object()).value("resourceVersion", "");
+        // A patched Scale carries the resourceVersion it was read at: a precondition only if
+        // the patch itself named one (else a busy controller would fail the request).
+        std::string precondition = wanted.value("metadata", json::object()).value("resourceVersion", "");
+        if (t.info.verb == "patch" && request.body.find("\"resourceVersion\"") == std::string::npos)
+            precondition.clear();
         json workload = **current;
         if (!precondition.empty())
             workload["metadata"]["resourceVersion"] = precondition;
@@ -727,7 +778,7 @@ HttpResponse ApiHandler::status(const HttpRequest &request, const Target &t)
             return errorResponse(pt.error());
         type = *pt;
     }
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
         auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
         if (!current)
             return errorResponse(notFoundAs(current.takeError(), t));
@@ -855,7 +906,7 @@ HttpResponse ApiHandler::serverSideApply(const HttpRequest &request, const Targe
         meta["namespace"] = t.info.ns;
     if (config.contains("status") && t.resource->hasSubresource("status"))
         config.erase("status"); // the main resource's apply does not own status
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
         auto current = m_api.store().get(t.storeResource, t.info.ns, t.info.name);
         const bool exists = current.ok();
         if (!exists && current.error().reason() != Reason::NotFound)

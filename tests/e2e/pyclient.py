@@ -14,6 +14,18 @@ apps = client.AppsV1Api()
 NS = "default"
 
 
+def summarize(kind, value, tb):
+    # One line first, so that a failure reads at a glance in the test's message.
+    if isinstance(value, ApiException):
+        print("FAILED: HTTP %s %s: %s" % (value.status, value.reason, (value.body or "")[:400]), flush=True)
+    else:
+        print("FAILED: %s: %s" % (kind.__name__, value), flush=True)
+    sys.__excepthook__(kind, value, tb)
+
+
+sys.excepthook = summarize
+
+
 def step(text):
     print("ok:", text, flush=True)
 

@@ -142,6 +142,17 @@ private slots:
 
         QCOMPARE(kubectl({"logs", "kubia-manual"}).out, std::string("Kubia server starting...\n"));
         QCOMPARE(kubectl({"logs", "kubia-manual", "-c", "kubia"}).out, std::string("Kubia server starting...\n"));
+        {
+            // The seed notes' `kubectl log`, through the plugin Podscape ships for it.
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert("PATH", QStringLiteral(PODSCAPE_SOURCE_DIR "/packaging/kubectl-plugins:") + env.value("PATH"));
+            env.insert("KUBECONFIG", m_data + "/kubeconfig");
+            p.setProcessEnvironment(env);
+            p.start(QStandardPaths::findExecutable("kubectl"), {"log", "kubia-manual", "-c", "kubia"});
+            QVERIFY(p.waitForFinished(60000));
+            QCOMPARE(p.readAllStandardOutput().toStdString(), std::string("Kubia server starting...\n"));
+        }
         auto wrongContainer = kubectl({"logs", "kubia-manual", "-c", "nope"});
         QVERIFY(wrongContainer.code != 0 && wrongContainer.has("container nope is not valid for pod kubia-manual"));
 

@@ -449,6 +449,33 @@ spec:
         QCOMPARE(h.kubectl({"apply", "--server-side", "--dry-run=server", "-f", "-"}, dry).code, 0);
         QCOMPARE(h.kubectl({"get", "deployment", "ssa", "-o", "jsonpath={.spec.replicas}"}).out, std::string("2"));
     }
+    // resourceVersion and resourceVersionMatch on lists.
+    void listAtRevisions()
+    {
+        Harness h;
+        const std::string url = "/api/v1/namespaces/default/configmaps";
+        auto names = [](const HttpResponse &r) {
+            std::vector<std::string> out;
+            const json list = json::parse(r.body); // a named value: the loop must not outlive it
+            for (const auto &i : list["items"])
+                out.push_back(i["metadata"]["name"].get<std::string>());
+            return out;
+        };
+        QCOMPARE(h.call("POST", url, R"({"metadata":{"name":"a"}})").status, 201);
+        const std::string first = json::parse(h.call("GET", url).body)["metadata"]["resourceVersion"];
+        QCOMPARE(h.call("POST", url, R"({"metadata":{"name":"b"}})").status, 201);
+        QCOMPARE(names(h.call("GET", url + "?resourceVersion=" + first + "&resourceVersionMatch=Exact")), std::vector<std::string>{"a"});
+        QCOMPARE(names(h.call("GET", url + "?resourceVersion=" + first)).size(), size_t(2)); // NotOlderThan: the latest
+        QCOMPARE(names(h.call("GET", url + "?resourceVersion=0")).size(), size_t(2));
+        auto future = h.call("GET", url + "?resourceVersion=99999999");
+        QCOMPARE(future.status, 504);
+        QVERIFY(json::parse(future.body)["message"].get<std::string>().find("Too large resource version") != std::string::npos);
+        QCOMPARE(h.call("GET", url + "?resourceVersionMatch=Exact").status, 422);
+        QCOMPARE(h.call("GET", url + "?resourceVersion=0&resourceVersionMatch=Exact").status, 422);
+        QCOMPARE(h.call("GET", url + "?resourceVersion=1&resourceVersionMatch=Newest").status, 422);
+        QCOMPARE(h.call("GET", url + "?resourceVersion=abc").status, 400);
+        QCOMPARE(h.call("GET", url + "?resourceVersion=1&continue=x").status, 422);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestApiHandler)
