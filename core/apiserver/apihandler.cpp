@@ -855,13 +855,11 @@ HttpResponse ApiHandler::eviction(const HttpRequest &request, const Target &t)
     readDeleteOptions(body->value("deleteOptions", json::object()), options, dry);
     // No PodDisruptionBudgets exist in this cluster, so every eviction is allowed: it is the
     // pod's graceful delete. (With budgets it would be 429 TooManyRequests when one says no.)
-    auto current = m_api.store().get("pods", t.info.ns, t.info.name);
-    if (!current)
-        return errorResponse(notFoundAs(current.takeError(), t));
-    if (!dry) {
-        auto removed = m_api.remove(*t.resource, t.info.ns, t.info.name, options);
-        if (!removed)
-            return errorResponse(notFoundAs(removed.takeError(), t));
+    if (dry) {
+        if (auto current = m_api.store().get("pods", t.info.ns, t.info.name); !current)
+            return errorResponse(notFoundAs(current.takeError(), t));
+    } else if (auto removed = m_api.remove(*t.resource, t.info.ns, t.info.name, options); !removed) {
+        return errorResponse(notFoundAs(removed.takeError(), t));
     }
     return jsonResponse({{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}}, 201);
 }

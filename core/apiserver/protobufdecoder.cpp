@@ -2,6 +2,7 @@
 
 #include "core/base/base64.h"
 #include "core/base/timeformat.h"
+#include "core/model/names.h"
 
 #include <cstring>
 #include <map>
@@ -76,47 +77,6 @@ bool isScalar(const std::string &type)
            || type == "uint64" || type == "double" || type == "float";
 }
 
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF),
-// the same rule the JSON serializer enforces.
-bool validUtf8(std::string_view s)
-{
-    for (size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        size_t more = 0;
-        unsigned char lo = 0x80, hi = 0xBF; // the allowed range of the second byte
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            more = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            if (c == 0xE0)
-                lo = 0xA0;
-            if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            if (c == 0xF0)
-                lo = 0x90;
-            if (c == 0xF4)
-                hi = 0x8F;
-        } else {
-            return false;
-        }
-        if (s.size() - i <= more)
-            return false;
-        for (size_t k = 1; k <= more; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if (k == 1 ? (b < lo || b > hi) : (b >> 6) != 0x2)
-                return false;
-        }
-        i += more + 1;
-    }
-    return true;
-}
-
 class Reader
 {
 public:
@@ -176,7 +136,10 @@ bool isZero(const json &v)
 class Decoder
 {
 public:
-    Result<json> message(std::string_view bytes, const std::string &type, const std::string &path, int depth);
+    // `keepZeros`: the fields of a message mapped to a scalar (Time, IntOrString...), where a
+    // zero is a value, not Go's omitted field.
+    Result<json> message(std::string_view bytes, const std::string &type, const std::string &path, int depth,
+                         bool keepZeros = false);
 
 private:
     Result<json> scalar(Reader &r, int wire, const std::string &type, const std::string &path);
@@ -192,7 +155,7 @@ Result<json> Decoder::scalar(Reader &r, int wire, const std::string &type, const
             return malformed(path, "expected length-delimited " + type);
         if (type == "bytes")
             return json(base64Encode(s));
-        if (!validUtf8(s))
+        if (!model::isValidUtf8(s))
             return malformed(path, "the string is not valid UTF-8");
         return json(std::string(s));
     }
@@ -236,7 +199,7 @@ Result<json> Decoder::value(Reader &r, int wire, const std::string &type, const 
 // Messages Kubernetes maps to JSON scalars.
 Result<json> Decoder::special(std::string_view bytes, const std::string &type, const std::string &path, int depth)
 {
-    auto decoded = message(bytes, type + "#fields", path, depth);
+    auto decoded = message(bytes, type, path, depth, true);
     if (!decoded)
         return decoded;
     const json &m = *decoded;
@@ -259,15 +222,12 @@ Result<json> Decoder::special(std::string_view bytes, const std::string &type, c
     return malformed(path, "unexpected special type " + type);
 }
 
-Result<json> Decoder::message(std::string_view bytes, const std::string &typeName, const std::string &path, int depth)
+Result<json> Decoder::message(std::string_view bytes, const std::string &type, const std::string &path, int depth,
+                              bool keepZeros)
 {
     if (depth > 64)
         return malformed(path, "nested too deeply");
-    std::string type = typeName;
-    const bool fieldsOfSpecial = type.size() > 7 && type.compare(type.size() - 7, 7, "#fields") == 0;
-    if (fieldsOfSpecial)
-        type.resize(type.size() - 7);
-    else if (type == "meta.v1.Time" || type == "meta.v1.MicroTime" || type == "resource.Quantity" || type == "intstr.IntOrString")
+    if (!keepZeros && (type == "meta.v1.Time" || type == "meta.v1.MicroTime" || type == "resource.Quantity" || type == "intstr.IntOrString"))
         return special(bytes, type, path, depth);
     const auto &table = messages();
     auto def = table.find(type);
@@ -347,7 +307,7 @@ Result<json> Decoder::message(std::string_view bytes, const std::string &typeNam
             return got;
         if (field.repeated)
             out[field.name].push_back(std::move(*got));
-        else if (!fieldsOfSpecial && !field.ptr && isZero(*got))
+        else if (!keepZeros && !field.ptr && isZero(*got))
             out.erase(field.name); // Go wrote a non-pointer field's zero value: JSON omits it
         else
             out[field.name] = std::move(*got);

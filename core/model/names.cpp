@@ -263,6 +263,17 @@ size_t utf8SequenceLength(std::string_view s)
 
 } // namespace
 
+bool isValidUtf8(std::string_view s)
+{
+    while (!s.empty()) {
+        const size_t n = utf8SequenceLength(s);
+        if (n == 0)
+            return false;
+        s.remove_prefix(n);
+    }
+    return true;
+}
+
 std::vector<std::string> isDns1123Label(std::string_view value)
 {
     std::vector<std::string> errs;

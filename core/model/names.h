@@ -14,6 +14,9 @@ namespace podscape::core::model {
 // Most object names (ConfigMap, Secret, Deployment...): DNS subdomain, at most 253 characters.
 std::vector<std::string> isDns1123Subdomain(std::string_view value);
 // Namespace and container names: a DNS label, at most 63 characters.
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+bool isValidUtf8(std::string_view s);
+
 std::vector<std::string> isDns1123Label(std::string_view value);
 // Service names: like a DNS label but must start with a letter.
 std::vector<std::string> isDns1035Label(std::string_view value);
