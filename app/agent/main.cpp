@@ -11,11 +11,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <signal.h>
 
 using namespace podscape::core;
@@ -35,8 +37,12 @@ void printHelp()
               "  --listen ADDR:PORT     Address to serve on (default 127.0.0.1:6443). A non-loopback\n"
               "                         address also needs --allow-remote.\n"
               "  --allow-remote         Accept a non-loopback --listen address (TLS and tokens still apply).\n"
-              "  --nodes N              Simulated nodes (default 3).\n"
-              "  --timing PRESET        realistic (default) or instant.\n"
+              "  --nodes N              Nodes (default 3).\n"
+              "  --runtime NAME         process: containers are real processes (podscape-image's programs\n"
+              "                         and the host's tools, in Linux namespaces) with a Service proxy on\n"
+              "                         loopback; sim: simulated containers, for large clusters. Default:\n"
+              "                         process up to 10 nodes, sim above.\n"
+              "  --timing PRESET        realistic (default) or instant (the simulated runtime's timings).\n"
               "  --teaching             Short node-failure timings for demonstrations.\n"
               "  --tls-san NAME         Another name or IP for the serving certificate (repeatable).\n"
               "  --print-kubeconfig     Print the kubeconfig to standard output and exit.\n"
@@ -61,6 +67,7 @@ int usage(const std::string &message)
 int main(int argc, char **argv)
 {
     std::string dataDir = "podscape-data", listen = "127.0.0.1:6443", timing = "realistic", logLevel = "info";
+    std::string runtime;
     std::vector<std::string> sans;
     int nodes = 3;
     bool allowRemote = false, printKubeconfig = false, teaching = false, readOnly = false;
@@ -89,6 +96,9 @@ int main(int argc, char **argv)
         } else if (arg == "--timing") {
             if (!value(timing))
                 return usage("--timing needs realistic or instant");
+        } else if (arg == "--runtime") {
+            if (!value(runtime) || (runtime != "sim" && runtime != "process"))
+                return usage("--runtime needs process or sim");
         } else if (arg == "--log-level") {
             if (!value(logLevel))
                 return usage("--log-level needs a level");
@@ -179,10 +189,20 @@ int main(int argc, char **argv)
     sigaddset(&stopSignals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
+    // The Service proxy holds up to six descriptors per relayed connection: the soft limit of
+    // 1024 would cap it far below its own maximum.
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     cluster::ClusterConfig config = teaching ? cluster::ClusterConfig::teaching() : cluster::ClusterConfig{};
     config.nodes = nodes;
     config.timing = timing;
     config.dataDir = dataDir;
+    config.runtime = !runtime.empty() ? runtime : nodes <= 10 ? "process" : "sim";
+    // podscape-shim and podscape-image are installed next to this program.
+    std::error_code exeError;
+    config.programDir = std::filesystem::read_symlink("/proc/self/exe", exeError).parent_path().string();
     auto started = cluster::Cluster::start(config);
     if (!started) {
         std::fprintf(stderr, "podscape-agent: %s\n", started.error().message().c_str());

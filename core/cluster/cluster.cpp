@@ -17,9 +17,19 @@
 #include "core/controllers/sharedinformers.h"
 #include "core/kubelet/kubelet.h"
 #include "core/kubelet/podstatus.h"
+#include "core/kubelet/runtime/processruntime.h"
 #include "core/kubelet/runtime/simruntime.h"
+#include "core/proxy/serviceproxy.h"
 #include "core/scheduler/scheduler.h"
 #include "core/store/sqlitebackend.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace podscape::core::cluster {
 
@@ -39,7 +49,38 @@ Cluster::Cluster(ClusterConfig config)
     : m_config(std::move(config)), m_clock(m_config.clock ? m_config.clock : &Clock::system())
 {}
 
-Cluster::~Cluster() { stop(); }
+Cluster::~Cluster()
+{
+    stop();
+    for (int fd : m_nodeClaims)
+        ::close(fd);
+}
+
+namespace {
+
+// Pod and node IPs are the same in every embedded cluster (127.244.x.y, 127.243.x.1), so two
+// engines with real processes on one host would bind each other's addresses. Each node holds
+// its kubelet port (10250) on its IP for the engine's life: the second engine is told so.
+Result<int> claimNodeAddress(const std::string &ip)
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(10250);
+    inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || ::listen(fd, 1) != 0) {
+        const int err = errno;
+        if (fd >= 0)
+            ::close(fd);
+        return Error(Reason::AlreadyExists,
+                     "cannot claim " + ip + ":10250 (" + std::strerror(err) +
+                         "): another Podscape engine with the process runtime is probably running on this host; "
+                         "stop it, or use the simulated runtime (--runtime sim)");
+    }
+    return fd;
+}
+
+} // namespace
 
 Result<std::unique_ptr<Cluster>> Cluster::start(ClusterConfig config)
 {
@@ -136,27 +177,65 @@ Result<void> Cluster::build()
     controllers::EventTTLController::Options eventTTL;
     eventTTL.maxEvents = m_config.maxEvents;
     m_controllers.push_back(std::make_unique<controllers::EventTTLController>(*m_informers, eventTTL));
+    if (m_config.runtime == "process") {
+        // One proxy serves every node, as they all share the host's loopback: NodePorts on
+        // 127.0.0.1 and on each node's IP (the kubelets' 127.243.<index>.1). Its handlers
+        // must be registered before the informers start.
+        proxy::ServiceProxyOptions proxyOptions;
+        for (int i = 1; i <= m_config.nodes; ++i)
+            proxyOptions.nodeAddresses.push_back("127.243." + std::to_string(i % 256) + "." + std::to_string(1 + i / 256));
+        m_proxy = std::make_unique<proxy::ServiceProxy>(*m_informers, proxyOptions);
+    }
     m_informers->start();
     for (auto &c : m_controllers)
         c->start(m_config.controllerWorkers);
+    if (m_proxy)
+        if (auto started = m_proxy->start(); !started)
+            return started;
 
     m_scheduler = std::make_unique<scheduler::Scheduler>(*m_store, *m_clock);
     m_scheduler->start();
 
+    if (m_config.runtime != "sim" && m_config.runtime != "process")
+        return Error(Reason::Invalid, "unknown runtime \"" + m_config.runtime + "\": use sim or process");
+    const bool processes = m_config.runtime == "process";
+    if (processes)
+        if (auto programs = kubelet::runtime::ProcessRuntime::checkPrograms(m_config.programDir); !programs)
+            return programs;
     for (int i = 0; i < m_config.nodes; ++i) {
-        kubelet::runtime::SimRuntimeOptions runtimeOptions;
-        runtimeOptions.timing = m_config.timing == "instant" ? kubelet::runtime::SimTiming::instant()
-                                                             : kubelet::runtime::SimTiming::realistic();
-        runtimeOptions.seed = "node-" + std::to_string(i + 1);
+        const std::string nodeName = "node-" + std::to_string(i + 1);
+        if (processes) {
+            const int index = i + 1;
+            auto claim = claimNodeAddress("127.243." + std::to_string(index % 256) + "." + std::to_string(1 + index / 256));
+            if (!claim)
+                return claim.error();
+            m_nodeClaims.push_back(*claim);
+        }
+        std::unique_ptr<kubelet::runtime::ContainerRuntime> runtime;
+        if (processes) {
+            kubelet::runtime::ProcessRuntimeOptions runtimeOptions;
+            runtimeOptions.programDir = m_config.programDir;
+            runtimeOptions.nodeName = nodeName;
+            if (!m_config.dataDir.empty())
+                runtimeOptions.dataDir = m_config.dataDir + "/nodes/" + nodeName;
+            runtime = std::make_unique<kubelet::runtime::ProcessRuntime>(runtimeOptions);
+        } else {
+            kubelet::runtime::SimRuntimeOptions runtimeOptions;
+            runtimeOptions.timing = m_config.timing == "instant" ? kubelet::runtime::SimTiming::instant()
+                                                                 : kubelet::runtime::SimTiming::realistic();
+            runtimeOptions.seed = nodeName;
+            runtime = std::make_unique<kubelet::runtime::SimRuntime>(*m_clock, runtimeOptions);
+        }
         kubelet::KubeletOptions options;
-        options.nodeName = "node-" + std::to_string(i + 1);
+        options.nodeName = nodeName;
         options.nodeIndex = i + 1;
         options.cpu = m_config.nodeCpu;
         options.memory = m_config.nodeMemory;
         options.maxPods = m_config.maxPodsPerNode;
         options.heartbeatInterval = m_config.nodeHeartbeatInterval;
-        auto k = std::make_unique<kubelet::Kubelet>(
-            *m_store, std::make_unique<kubelet::runtime::SimRuntime>(*m_clock, runtimeOptions), *m_clock, options);
+        if (processes)
+            options.osImage = "Podscape process runtime (host processes in Linux namespaces)";
+        auto k = std::make_unique<kubelet::Kubelet>(*m_store, std::move(runtime), *m_clock, options);
         if (auto started = k->start(); !started)
             return started;
         m_kubelets.push_back(std::move(k));
@@ -170,6 +249,8 @@ void Cluster::stop()
     if (m_stopped)
         return;
     m_stopped = true;
+    if (m_proxy)
+        m_proxy->stop();
     for (auto &k : m_kubelets)
         k->stop();
     if (m_scheduler)

@@ -25,6 +25,9 @@ class Scheduler;
 namespace podscape::core::kubelet {
 class Kubelet;
 }
+namespace podscape::core::proxy {
+class ServiceProxy;
+}
 
 namespace podscape::core::cluster {
 
@@ -34,6 +37,10 @@ struct ClusterConfig {
     std::string nodeMemory = "8Gi";
     int maxPodsPerNode = 110;
     std::string timing = "realistic"; // "realistic" or "instant" (the simulated runtime's presets)
+    // "sim": simulated containers (any number of nodes, FakeClock-friendly); "process": real
+    // processes from podscape-image and the host's tools, plus the Service proxy on loopback.
+    std::string runtime = "sim";
+    std::string programDir; // the process runtime's podscape-shim and podscape-image
     std::string dataDir;              // empty: memory only; otherwise <dataDir>/store.db
     std::string serviceCIDR = "127.96.0.0/12";
     // Node health: kubelets post a heartbeat every nodeHeartbeatInterval, the node lifecycle
@@ -71,6 +78,8 @@ public:
     scheduler::Scheduler &scheduler() { return *m_scheduler; }
     size_t nodeCount() const { return m_kubelets.size(); }
     kubelet::Kubelet &node(size_t index) { return *m_kubelets.at(index); }
+    // The Service proxy (process runtime only; null otherwise).
+    proxy::ServiceProxy *serviceProxy() { return m_proxy.get(); }
     const ClusterConfig &config() const { return m_config; }
     Clock &clock() { return *m_clock; }
 
@@ -106,6 +115,8 @@ private:
     std::vector<std::unique_ptr<controllers::Controller>> m_controllers;
     std::unique_ptr<scheduler::Scheduler> m_scheduler;
     std::vector<std::unique_ptr<kubelet::Kubelet>> m_kubelets;
+    std::unique_ptr<proxy::ServiceProxy> m_proxy;
+    std::vector<int> m_nodeClaims; // sockets holding each node's IP:10250 (process runtime)
     bool m_stopped = false;
 };
 

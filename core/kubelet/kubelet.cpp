@@ -280,6 +280,13 @@ Kubelet::Kubelet(store::Store &store, std::unique_ptr<runtime::ContainerRuntime>
     const std::string lo = std::to_string(index % 256);
     m_podCIDR = !m_options.podCIDR.empty() ? m_options.podCIDR : "127." + std::to_string(244 + index / 256) + "." + lo + ".0/24";
     m_nodeIP = !m_options.nodeIP.empty() ? m_options.nodeIP : "127.243." + lo + "." + std::to_string(1 + index / 256);
+    // Called on the runtime's threads; the waker outlives neither, as the runtime is ours.
+    m_runtime->setChangeNotifier([waker = m_waker](const std::string &sandboxId) {
+        std::lock_guard lock(waker->mutex);
+        waker->changedSandboxes.insert(sandboxId);
+        waker->wake = true;
+        waker->cv.notify_all();
+    });
     if (!m_events) {
         auto recorder = std::make_shared<events::EventRecorder>(m_store, m_clock, "kubelet", m_options.nodeName);
         m_defaultRecorder = recorder;
@@ -378,6 +385,7 @@ size_t Kubelet::podCount() const
 
 void Kubelet::run()
 {
+    std::set<std::string> changedSandboxes;
     bool listed = false;
     TimePoint retryList{};
     while (true) {
@@ -402,10 +410,18 @@ void Kubelet::run()
             m_waker->wake = false;
             if (m_stopping)
                 break;
+            changedSandboxes.swap(m_waker->changedSandboxes);
         }
 
         std::lock_guard state(m_stateMutex);
         const TimePoint now = m_clock.now();
+        // A runtime with real processes reports exits nobody scheduled: sync those pods.
+        if (!changedSandboxes.empty()) {
+            for (const auto &[uid, rec] : m_pods)
+                if (!rec->sandboxId.empty() && changedSandboxes.count(rec->sandboxId))
+                    m_dirty.insert(uid);
+            changedSandboxes.clear();
+        }
         if (!listed || !m_watcher || m_watcher->isStopped()) {
             listed = relist();
             if (!listed)
@@ -600,8 +616,12 @@ json Kubelet::nodeStatus(const json *previous, TimePoint now) const
         {"PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
         {"Ready", "True", "KubeletReady", "kubelet is posting ready status"},
     };
+    std::vector<Want> all(std::begin(wants), std::end(wants));
+    const auto extra = m_runtime->conditions();
+    for (const auto &c : extra)
+        all.push_back({c.type.c_str(), c.status.c_str(), c.reason.c_str(), c.message.c_str()});
     json out = json::array();
-    for (const auto &w : wants) {
+    for (const auto &w : all) {
         json c = {{"type", w.type}, {"status", w.status}, {"lastHeartbeatTime", nowText},
                   {"lastTransitionTime", nowText}, {"reason", w.reason}, {"message", w.message}};
         if (const json *old = findCondition(conditions, w.type); old && str(*old, "status") == w.status
@@ -978,6 +998,19 @@ bool Kubelet::startContainer(PodRecord &rec, ContainerRecord &c, TimePoint now)
         config.memoryLimitBytes = *mem;
     config.attempt = c.instances;
     config.annotations = model::Pod(*rec.pod).annotations();
+    if (auto lc = spec->find("lifecycle"); lc != spec->end() && lc->is_object() && lc->contains("preStop")) {
+        const json &hook = (*lc)["preStop"];
+        if (hook.is_object() && hook.contains("sleep")) {
+            config.preStop = runtime::ProbeSpec{};
+            config.preStop->handler = runtime::ProbeSpec::Handler::Exec;
+            config.preStop->command = {"sleep", std::to_string(intField(hook["sleep"], "seconds", 0))};
+        } else {
+            // A hook has a probe's handlers; named ports resolve against the container's.
+            json holder = {{"preStop", hook}, {"ports", spec->value("ports", json::array())}};
+            if (auto p = probeFrom(holder, "preStop", runtime::ProbeType::Liveness))
+                config.preStop = p->spec;
+        }
+    }
 
     auto id = m_runtime->createContainer(rec.sandboxId, config);
     if (!id) {

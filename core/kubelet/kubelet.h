@@ -212,6 +212,7 @@ private:
         std::mutex mutex;
         std::condition_variable cv;
         bool wake = false;
+        std::set<std::string> changedSandboxes; // reported by the runtime's change notifier
     };
     std::shared_ptr<Waker> m_waker = std::make_shared<Waker>();
     mutable std::condition_variable m_idleCv;

@@ -63,7 +63,7 @@ class TestEndToEnd : public QObject
         m_agent.setProcessChannelMode(QProcess::MergedChannels);
         m_agent.setStandardOutputFile(m_dir.filePath("agent.log"), QIODevice::Append); // never a full pipe
         m_agent.start(QStringLiteral(PODSCAPE_AGENT),
-                      {"--data-dir", m_data, "--listen", m_listen, "--nodes", "2", "--timing", "instant"});
+                      {"--data-dir", m_data, "--listen", m_listen, "--nodes", "2", "--runtime", "sim", "--timing", "instant"});
         if (!m_agent.waitForStarted())
             return false;
         // Serving once /readyz answers through kubectl.

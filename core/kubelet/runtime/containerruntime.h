@@ -72,41 +72,6 @@ struct ImagePull {
     ImageInfo info; // what is present once it succeeded
 };
 
-// ---- containers -------------------------------------------------------------------------------
-
-struct ContainerConfig {
-    std::string name;
-    std::string image;
-    std::vector<std::string> command; // $(VAR) references already expanded by the kubelet
-    std::vector<std::string> args;
-    std::vector<std::pair<std::string, std::string>> env; // resolved values, in order
-    std::string workingDir;
-    std::vector<int> ports; // containerPort numbers
-    bool stdinOpen = false;
-    bool tty = false;
-    int64_t cpuLimitMilli = 0;    // 0: no limit
-    int64_t memoryLimitBytes = 0; // 0: no limit
-    int attempt = 0;              // how many instances of this container ran before
-    std::map<std::string, std::string> annotations; // the pod's annotations
-};
-
-enum class ContainerState { Created, Running, Exited };
-
-struct ContainerStatus {
-    std::string id;
-    std::string name;
-    ContainerState state = ContainerState::Created;
-    TimePoint createdAt;
-    std::optional<TimePoint> startedAt;
-    std::optional<TimePoint> finishedAt;
-    int exitCode = 0;
-    int signal = 0;
-    std::string reason;  // Exited: Completed, Error, OOMKilled
-    std::string message; // Exited: details, if any
-    std::string imageRef; // normalised image name
-    std::string imageId;  // repository digest
-};
-
 // ---- probes -----------------------------------------------------------------------------------
 
 enum class ProbeType { Readiness, Liveness, Startup };
@@ -126,6 +91,44 @@ struct ProbeSpec {
 struct ProbeResult {
     bool success = false;
     std::string message; // on failure: the part after "Readiness probe failed: "
+};
+
+// ---- containers -------------------------------------------------------------------------------
+
+struct ContainerConfig {
+    std::string name;
+    std::string image;
+    std::vector<std::string> command; // $(VAR) references already expanded by the kubelet
+    std::vector<std::string> args;
+    std::vector<std::pair<std::string, std::string>> env; // resolved values, in order
+    std::string workingDir;
+    std::vector<int> ports; // containerPort numbers
+    bool stdinOpen = false;
+    bool tty = false;
+    int64_t cpuLimitMilli = 0;    // 0: no limit
+    int64_t memoryLimitBytes = 0; // 0: no limit
+    int attempt = 0;              // how many instances of this container ran before
+    std::map<std::string, std::string> annotations; // the pod's annotations
+    // lifecycle.preStop (exec or httpGet; `sleep` comes as an exec of sleep): run by
+    // stopContainer() before SIGTERM, within the grace period. Runtimes may ignore it.
+    std::optional<ProbeSpec> preStop;
+};
+
+enum class ContainerState { Created, Running, Exited };
+
+struct ContainerStatus {
+    std::string id;
+    std::string name;
+    ContainerState state = ContainerState::Created;
+    TimePoint createdAt;
+    std::optional<TimePoint> startedAt;
+    std::optional<TimePoint> finishedAt;
+    int exitCode = 0;
+    int signal = 0;
+    std::string reason;  // Exited: Completed, Error, OOMKilled
+    std::string message; // Exited: details, if any
+    std::string imageRef; // normalised image name
+    std::string imageId;  // repository digest
 };
 
 // ---- logs -------------------------------------------------------------------------------------
@@ -215,6 +218,17 @@ struct ContainerStats {
     int64_t memoryBytes = 0;         // working set
 };
 
+// ---- node conditions --------------------------------------------------------------------------
+
+// Something about the runtime the Node should show (the process runtime says which isolation
+// the kernel refused), as a condition type, "True"/"False", reason and message.
+struct RuntimeCondition {
+    std::string type;
+    std::string status;
+    std::string reason;
+    std::string message;
+};
+
 // ---- the interface ----------------------------------------------------------------------------
 
 class ContainerRuntime
@@ -270,6 +284,9 @@ public:
     virtual Result<std::unique_ptr<StreamSession>> portForward(const std::string &sandboxId, int port) = 0;
 
     virtual Result<ContainerStats> containerStats(const std::string &containerId) const = 0;
+
+    // Extra conditions for the Node's status; none by default.
+    virtual std::vector<RuntimeCondition> conditions() const { return {}; }
 };
 
 } // namespace podscape::core::kubelet::runtime
