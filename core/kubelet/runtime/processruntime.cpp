@@ -259,11 +259,10 @@ public:
         bytes += chunks.back().data.size();
         cv.notify_all();
     }
-    void end(int code)
+    void end()
     {
         std::lock_guard lock(mutex);
         ended = true;
-        exitCode = code;
         cv.notify_all();
     }
 
@@ -273,7 +272,6 @@ public:
     size_t bytes = 0;
     bool ended = false;
     bool closed = false;
-    std::optional<int> exitCode;
 };
 
 struct ProcessRuntime::Container {
@@ -489,11 +487,9 @@ public:
         ws.ws_row = rows;
         ioctl(m_in, TIOCSWINSZ, &ws);
     }
-    std::optional<int> exitCode() const override
-    {
-        std::lock_guard lock(m_queue->mutex);
-        return m_queue->exitCode;
-    }
+    // Attach reports no exit code, as the kubelet's does: the stream just ends, and kubectl
+    // reads how the container ended from the pod's status.
+    std::optional<int> exitCode() const override { return std::nullopt; }
     void close() override
     {
         {
@@ -536,7 +532,10 @@ ProcessRuntime::ProcessRuntime(ProcessRuntimeOptions options) : m_options(std::m
             m_ownsDataDir = true;
         }
     }
+    // Pod folders left by an engine that was killed: nothing runs in them any more, and the
+    // kubelet starts every pod anew (in the same folders, whose logs it truncates).
     std::error_code ec;
+    fs::remove_all(fs::path(m_dataDir) / "pods", ec);
     fs::create_directories(fs::path(m_dataDir) / "pods", ec);
     int lifeline[2];
     if (makePipe(lifeline)) {
@@ -1387,7 +1386,7 @@ void ProcessRuntime::finish(Container &c, int waitStatus, std::vector<std::strin
         c.log->close(*c.finishedAt);
     for (auto &w : c.attached)
         if (auto q = w.lock())
-            q->end(c.exitCode);
+            q->end();
     c.attached.clear();
     for (auto it = m_kills.begin(); it != m_kills.end();)
         it = it->second == c.id ? m_kills.erase(it) : std::next(it);
