@@ -5,7 +5,8 @@
 //
 //   podscape-shim sandbox   --lifeline FD --status FD --hostname NAME [--userns]
 //   podscape-shim container --lifeline FD --status FD --sandbox PID [--hosts FILE]
-//                           [--hostname-file FILE] [--workdir DIR] [--tty] [--plain] -- ARGV...
+//                           [--hostname-file FILE] [--workdir DIR] [--tty] [--plain]
+//                           [--cgroup DIR] -- ARGV...
 //   podscape-shim exec      --lifeline FD --target PID [--tty] [--workdir DIR] -- ARGV...
 //
 // The lifeline is the read end of a pipe whose write end only the engine holds: when the
@@ -77,6 +78,7 @@ struct Args {
     std::string workdir;
     bool tty = false;
     bool plain = false; // no namespaces of its own (the runtime's isolation is turned off)
+    std::string cgroup; // the cgroup v2 directory the program runs in (resources.limits)
     std::vector<std::string> argv;
 };
 
@@ -120,6 +122,8 @@ bool parse(int argc, char **argv, Args &a)
             a.tty = true;
         } else if (arg == "--plain") {
             a.plain = true;
+        } else if (arg == "--cgroup" && next(v)) {
+            a.cgroup = v;
         } else {
             std::fprintf(stderr, "podscape-shim: unknown argument %s\n", arg.c_str());
             return false;
@@ -265,6 +269,11 @@ int runContainer(const Args &a)
         prctl(PR_SET_PDEATHSIG, SIGKILL); // the shim's death is the container's
         if (pidns && mnt)
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        if (!a.cgroup.empty() && !writeFile(a.cgroup + "/cgroup.procs", "0")) {
+            // Limits were asked for and could not be applied: do not run without them.
+            report("starterror cannot join the cgroup " + a.cgroup + ": " + std::strerror(errno));
+            _exit(128);
+        }
         // Without a PID namespace, a process group lets the shim kill the whole tree.
         if (!pidns && !a.tty)
             setpgid(0, 0);

@@ -355,7 +355,24 @@ private slots:
         const std::string message = jsonpath("node/node-1", ".status.conditions[?(@.type==\"IsolationDegraded\")].message");
         if (message.find("resources.limits are not enforced") != std::string::npos)
             QSKIP(("cannot run here, the node says: " + message).c_str());
-        QFAIL("cgroup limits are enforced, but this test has no OOM scenario yet");
+        const std::string pod = R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: hog
+spec:
+  restartPolicy: Never
+  containers:
+  - name: hog
+    image: busybox
+    command: ["sh", "-c", "x=$(head -c 300000000 /dev/zero | tr '\\0' x); echo survived"]
+    resources:
+      limits:
+        memory: 32Mi
+)";
+        QCOMPARE(kubectl({"apply", "-f", "-"}, pod).code, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(jsonpath("pod/hog", ".status.containerStatuses[0].state.terminated.reason"),
+                                  std::string("OOMKilled"), 60000);
+        QCOMPARE(jsonpath("pod/hog", ".status.containerStatuses[0].state.terminated.exitCode"), std::string("137"));
     }
 
     // SIGKILL of the engine: its containers die with it; started again, it runs them again.

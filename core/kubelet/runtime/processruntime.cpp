@@ -300,6 +300,7 @@ struct ProcessRuntime::Container {
     int ptyMaster = -1;
     std::string statusBuf;
     std::string lastError; // the last stderr line, for the termination message
+    std::string cgroup;    // its cgroup v2 directory, when limits are enforced
     std::shared_ptr<ContainerLogFile> log;
     std::vector<std::weak_ptr<AttachQueue>> attached;
     // containerStats' previous sample, for the CPU rate
@@ -542,6 +543,10 @@ ProcessRuntime::ProcessRuntime(ProcessRuntimeOptions options) : m_options(std::m
         m_lifelineRead = lifeline[0];
         m_lifelineWrite = lifeline[1];
     }
+    if (auto cgroups = CgroupManager::open(m_options.nodeName.empty() ? m_id : m_options.nodeName))
+        m_cgroups = std::move(*cgroups);
+    else
+        m_cgroupError = cgroups.error().message();
     m_epoll = epoll_create1(EPOLL_CLOEXEC);
     m_wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     epoll_event ev{};
@@ -706,13 +711,10 @@ ProcessRuntime::Isolation ProcessRuntime::probeIsolation() const
         iso.missing = "namespaces not available: " + list +
                       (m_options.namespaces ? " (the kernel refused them unprivileged)" : " (turned off)");
     }
-    // resources.limits need a cgroup v2 hierarchy this user may write, with memory and cpu.
-    std::ifstream controllers("/sys/fs/cgroup/cgroup.controllers");
-    std::string ctl((std::istreambuf_iterator<char>(controllers)), {});
-    iso.cgroups = false; // enforcement is not implemented yet: reported as missing everywhere
-    std::string why = ctl.empty() ? "no cgroup v2 hierarchy at /sys/fs/cgroup"
-                                  : "cgroup v2 enforcement is not implemented by this runtime yet";
-    iso.missing += (iso.missing.empty() ? "" : "; ") + why + ": resources.limits are not enforced";
+    // resources.limits need a cgroup v2 subtree this user may write (CgroupManager).
+    iso.cgroups = m_cgroups != nullptr;
+    if (!iso.cgroups)
+        iso.missing += (iso.missing.empty() ? "" : "; ") + m_cgroupError + ": resources.limits are not enforced";
     return iso;
 }
 
@@ -1029,6 +1031,16 @@ Result<void> ProcessRuntime::startContainer(const std::string &containerId)
         argv.insert(argv.end(), {"--workdir", c->config.workingDir});
     if (c->config.tty)
         argv.push_back("--tty");
+    if (m_cgroups) {
+        auto cgroup = m_cgroups->create(c->id, c->config.memoryLimitBytes, c->config.cpuLimitMilli);
+        if (!cgroup) {
+            for (int *fd : {&master, &slave, &out[0], &out[1], &err[0], &err[1], &in[0], &in[1], &status[0], &status[1], &null})
+                closeFd(*fd);
+            return cgroup.error();
+        }
+        c->cgroup = *cgroup;
+        argv.insert(argv.end(), {"--cgroup", c->cgroup});
+    }
     argv.push_back("--");
     argv.insert(argv.end(), c->argv.begin(), c->argv.end());
     std::vector<std::pair<int, int>> fds;
@@ -1379,9 +1391,13 @@ void ProcessRuntime::finish(Container &c, int waitStatus, std::vector<std::strin
         c.message = "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
                     "runc create failed: unable to start container process: " + c.lastError;
         c.exitCode = 128;
+    } else if (!c.cgroup.empty() && c.exitCode != 0 && CgroupManager::oomKilled(c.cgroup)) {
+        c.reason = "OOMKilled";
     } else {
         c.reason = c.exitCode == 0 ? "Completed" : "Error";
     }
+    if (!c.cgroup.empty())
+        CgroupManager::remove(c.cgroup);
     if (c.log)
         c.log->close(*c.finishedAt);
     for (auto &w : c.attached)
@@ -1653,12 +1669,15 @@ Result<ContainerStats> ProcessRuntime::containerStats(const std::string &contain
     ContainerStats st;
     st.timestamp = now();
     if (c->state != ContainerState::Running || c->pid <= 0)
-        return st;
+        return Error::badRequest("container " + c->config.name + " is not running"); // no usage to report
     uint64_t ticks = 0;
     for (pid_t p : processTree(c->pid)) {
         ticks += readCpuTicks(p);
         st.memoryBytes += readRssBytes(p);
     }
+    if (!c->cgroup.empty())
+        if (int64_t current = CgroupManager::memoryCurrent(c->cgroup); current >= 0)
+            st.memoryBytes = current; // what the limit is checked against
     const long hz = sysconf(_SC_CLK_TCK);
     st.cpuCoreNanoseconds = ticks * (1'000'000'000ull / uint64_t(hz > 0 ? hz : 100));
     if (c->lastSample != TimePoint{} && st.timestamp > c->lastSample && ticks >= c->lastTicks) {

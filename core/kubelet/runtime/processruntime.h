@@ -24,6 +24,7 @@
 // directory and to attached clients. Exits are noticed there too and reported through the
 // change notifier, so the kubelet syncs at once; nextChange() is never needed.
 
+#include "cgroupmanager.h"
 #include "containerlogfile.h"
 #include "containerruntime.h"
 #include "imagecatalog.h"
@@ -149,6 +150,8 @@ private:
     std::map<std::string, ImageInfo> m_images;           // pulled, by normalised reference
     std::function<void(const std::string &)> m_notify;
     uint64_t m_nextId = 1;
+    std::unique_ptr<CgroupManager> m_cgroups; // null: limits are not enforced
+    std::string m_cgroupError;                // why not
     mutable std::once_flag m_isolationOnce;
     mutable Isolation m_isolation;
     std::atomic<bool> m_stopping{false};

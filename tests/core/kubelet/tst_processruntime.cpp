@@ -442,6 +442,22 @@ private slots:
         QVERIFY(m_runtime->removePodSandbox(pod.sandbox));
     }
 
+    void memoryLimitOomKills()
+    {
+        auto iso = m_runtime->isolation();
+        if (!iso.cgroups)
+            QSKIP(("no cgroup limits on this machine, as the node reports: " + iso.missing).c_str());
+        Pod pod(*m_runtime, "hog", "127.244.9.14");
+        ContainerConfig c = container("busybox", {"sh", "-c", "x=$(head -c 300000000 /dev/zero | tr '\\0' x); echo survived"});
+        c.memoryLimitBytes = 32 * 1024 * 1024;
+        std::string id = pod.run(c);
+        QVERIFY(!id.empty());
+        QVERIFY(waitFor([&] { return pod.exited(id); }, 30s));
+        QCOMPARE(pod.status(id).reason, std::string("OOMKilled"));
+        QVERIFY(pod.log(id).find("survived") == std::string::npos);
+        QVERIFY(m_runtime->removePodSandbox(pod.sandbox));
+    }
+
     void plainProcessesWithoutNamespaces()
     {
         ProcessRuntimeOptions options;
