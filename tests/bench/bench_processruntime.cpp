@@ -48,24 +48,32 @@ const char *arg(int argc, char **argv, const char *name, const char *fallback)
     return fallback;
 }
 
-// RSS in kB of every process running one of the build's programs, and how many there are.
-std::pair<long, int> programRss(const std::string &dir)
+// RSS and PSS (shared pages divided among their users) in kB of every process running one of
+// the build's programs, and how many there are.
+struct ProgramMemory {
+    long rssKb = 0;
+    long pssKb = 0;
+    int processes = 0;
+};
+ProgramMemory programRss(const std::string &dir)
 {
-    long kb = 0;
-    int count = 0;
+    ProgramMemory m;
     for (const auto &entry : std::filesystem::directory_iterator("/proc")) {
         std::ifstream cmdline(entry.path() / "cmdline");
         std::string cmd((std::istreambuf_iterator<char>(cmdline)), {});
         if (cmd.rfind(dir + "/podscape-", 0) != 0)
             continue;
-        std::ifstream status(entry.path() / "status");
+        std::ifstream rollup(entry.path() / "smaps_rollup");
         std::string line;
-        while (std::getline(status, line))
-            if (line.rfind("VmRSS:", 0) == 0)
-                kb += std::atol(line.c_str() + 6);
-        ++count;
+        while (std::getline(rollup, line)) {
+            if (line.rfind("Rss:", 0) == 0)
+                m.rssKb += std::atol(line.c_str() + 4);
+            if (line.rfind("Pss:", 0) == 0)
+                m.pssKb += std::atol(line.c_str() + 4);
+        }
+        ++m.processes;
     }
-    return {kb, count};
+    return m;
 }
 
 int connectTo(const std::string &ip, int port)
@@ -188,13 +196,13 @@ int main(int argc, char **argv)
     // Let the first requests and probes settle before measuring memory.
     std::this_thread::sleep_for(std::chrono::seconds(2));
     const long rssAfter = statusKb("VmRSS:");
-    auto [programKb, processes] = programRss(PODSCAPE_PROGRAM_DIR);
+    const ProgramMemory programs = programRss(PODSCAPE_PROGRAM_DIR);
     std::printf("%d kubia replicas on %d nodes Ready in %.2f s (%s)\n", replicas, nodes, seconds,
                 probe ? "HTTP readiness probe every 1 s" : "no readiness probe");
     std::printf("engine RSS %ld -> %ld MiB: %.0f KiB per pod\n", rssBefore / 1024, rssAfter / 1024,
                 double(rssAfter - rssBefore) / replicas);
-    std::printf("pod processes: %d (shims and programs), RSS %.1f MiB in all, %.0f KiB per pod\n", processes,
-                programKb / 1024.0, double(programKb) / replicas);
+    std::printf("pod processes: %d (shims and programs): RSS %.0f KiB, PSS %.0f KiB per pod\n", programs.processes,
+                double(programs.rssKb) / replicas, double(programs.pssKb) / replicas);
     // Requests: the pods directly, then their Service.
     const double window = std::atof(arg(argc, argv, "--seconds", "5"));
     const int clients = std::atoi(arg(argc, argv, "--clients", "8"));
