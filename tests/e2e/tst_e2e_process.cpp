@@ -216,7 +216,8 @@ private slots:
         QVERIFY2(QRegularExpression("^\\s*1 \\S*podscape-image kubia\\n").match(QString::fromStdString(ps.out)).hasMatch(),
                  ps.out.c_str());
         QCOMPARE(QString::fromStdString(ps.out).count('\n'), 2); // the program and ps itself
-        QCOMPARE(kubectl({"exec", "kubia-manual", "--", "sh", "-c", "exit 3"}).code, 3);
+        auto exit3 = kubectl({"exec", "kubia-manual", "--", "sh", "-c", "exit 3"});
+        QVERIFY2(exit3.code == 3, (std::to_string(exit3.code) + ": " + exit3.out + exit3.err).c_str());
         auto hosts = kubectl({"exec", "kubia-manual", "--", "cat", "/etc/hosts"});
         QVERIFY2(hosts.out.find(jsonpath("pod/kubia-manual", ".status.podIP") + "\tkubia-manual") != std::string::npos,
                  hosts.out.c_str());
