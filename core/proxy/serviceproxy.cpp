@@ -3,6 +3,7 @@
 #include "core/base/logger.h"
 #include "endpointpicker.h"
 #include "proxyconnection.h"
+#include "core/model/jsonmember.h"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -31,14 +32,7 @@ constexpr int kDefaultAffinitySeconds = 10800; // Kubernetes' default
 constexpr int kMaxAffinitySeconds = 86400;     // Kubernetes' validation limit
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
-const json &member(const json &o, const char *name)
-{
-    static const json null;
-    if (!o.is_object())
-        return null;
-    auto it = o.find(name);
-    return it == o.end() ? null : *it;
-}
+using model::member;
 
 std::string stringOf(const json &o, const char *name, std::string fallback = {})
 {

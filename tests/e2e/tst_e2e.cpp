@@ -3,6 +3,7 @@
 // (pyclient.py). Checks what the tools print and the state that results, not exit codes alone.
 #include "core/base/result.h"
 #include "../core/apiserver/portforwardclient.h"
+#include "e2ehelpers.h"
 
 #include <QDir>
 #include <QFile>
@@ -25,27 +26,10 @@ using nlohmann::json;
 
 namespace {
 
+using podscape::tests::freePort;
+using podscape::tests::Run;
+
 const QString kManifests = QStringLiteral(PODSCAPE_SOURCE_DIR "/tests/e2e/manifests/");
-
-// A port nobody listens on now (the kernel's choice for an ephemeral bind).
-int freePort()
-{
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-struct Run {
-    int code = -1;
-    std::string out, err;
-    bool has(const std::string &text) const { return out.find(text) != std::string::npos || err.find(text) != std::string::npos; }
-};
 
 } // namespace
 

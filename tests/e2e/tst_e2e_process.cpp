@@ -5,6 +5,7 @@
 // and undone, a liveness probe restarting a container, and SIGKILL of the engine leaving no
 // process behind.
 #include "../core/apiserver/portforwardclient.h"
+#include "e2ehelpers.h"
 
 #include <QDir>
 #include <QProcess>
@@ -29,29 +30,10 @@
 
 namespace {
 
+using podscape::tests::freePort;
+using podscape::tests::Run;
+
 const QString kManifests = QStringLiteral(PODSCAPE_SOURCE_DIR "/tests/e2e/manifests/");
-
-int freePort()
-{
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-struct Run {
-    int code = -1;
-    std::string out, err;
-    bool has(const std::string &text) const
-    {
-        return out.find(text) != std::string::npos || err.find(text) != std::string::npos;
-    }
-};
 
 // One HTTP GET with a 5 s limit; the response body, or "" when the request failed.
 std::string httpGet(const std::string &ip, int port)

@@ -2,6 +2,7 @@
 
 #include "core/controllers/replicaset/replicasetcontroller.h"
 #include "core/model/labelselector.h"
+#include "core/model/jsonmember.h"
 
 #include <algorithm>
 #include <cmath>
@@ -27,14 +28,7 @@ std::string str(const json &o, std::string_view pointer)
 
 std::string keyOf(const json &o) { return str(o, "/metadata/namespace") + "/" + str(o, "/metadata/name"); }
 
-const json &member(const json &o, const char *name)
-{
-    static const json null;
-    if (!o.is_object())
-        return null;
-    auto it = o.find(name);
-    return it == o.end() ? null : *it;
-}
+using model::member;
 
 model::Labels selectorOf(const json &service)
 {

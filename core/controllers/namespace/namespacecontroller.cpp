@@ -2,6 +2,7 @@
 
 #include "core/base/logger.h"
 #include "core/base/timeformat.h"
+#include "core/model/jsonmember.h"
 
 #include <algorithm>
 
@@ -13,14 +14,7 @@ namespace {
 
 constexpr const char *kNameLabel = "kubernetes.io/metadata.name";
 
-const json &member(const json &o, const char *name)
-{
-    static const json null;
-    if (!o.is_object())
-        return null;
-    auto it = o.find(name);
-    return it == o.end() ? null : *it;
-}
+using model::member;
 
 std::string meta(const json &o, const char *key)
 {

@@ -3,6 +3,7 @@
 #include "core/base/logger.h"
 #include "core/base/timeformat.h"
 #include "core/controllers/nodelifecycle/tolerations.h"
+#include "core/model/jsonmember.h"
 
 #include <algorithm>
 
@@ -14,14 +15,7 @@ namespace {
 
 constexpr const char *kExcludeDisruption = "node.kubernetes.io/exclude-disruption";
 
-const json &member(const json &o, const char *name)
-{
-    static const json null;
-    if (!o.is_object())
-        return null;
-    auto it = o.find(name);
-    return it == o.end() ? null : *it;
-}
+using model::member;
 
 std::string text(const json &o, const char *name)
 {

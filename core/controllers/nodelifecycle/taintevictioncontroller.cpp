@@ -2,6 +2,7 @@
 
 #include "core/base/timeformat.h"
 #include "core/controllers/nodelifecycle/tolerations.h"
+#include "core/model/jsonmember.h"
 
 #include <algorithm>
 
@@ -11,14 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-const json &member(const json &o, const char *name)
-{
-    static const json null;
-    if (!o.is_object())
-        return null;
-    auto it = o.find(name);
-    return it == o.end() ? null : *it;
-}
+using model::member;
 
 std::string text(const json &o, const char *name)
 {

@@ -1,6 +1,7 @@
 #include "serviceipallocator.h"
 
 #include "core/base/logger.h"
+#include "core/model/jsonmember.h"
 
 #include <algorithm>
 #include <charconv>
@@ -13,14 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-const json &member(const json &o, const char *name)
-{
-    static const json null;
-    if (!o.is_object())
-        return null;
-    auto it = o.find(name);
-    return it == o.end() ? null : *it;
-}
+using model::member;
 
 std::string text(const json &o, const char *name)
 {

@@ -227,6 +227,41 @@ std::vector<pid_t> processTree(pid_t root)
     return out;
 }
 
+// Writes all of `data` to a pipe, pty or socket (MSG_NOSIGNAL: a closed peer is an error, not
+// a SIGPIPE); the error text says what failed.
+Result<void> writeAll(int fd, std::string_view data, bool socket, const char *what)
+{
+    while (!data.empty()) {
+        ssize_t n = socket ? ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) : ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return Error::badRequest(std::string(what) + ": " + errnoText());
+        data.remove_prefix(size_t(n));
+    }
+    return {};
+}
+
+// A pty pair for a `tty: true` container or an `exec -t`, both ends close-on-exec and above 9.
+bool openPty(int &master, int &slave)
+{
+    if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0)
+        return false;
+    fcntl(master, F_SETFD, FD_CLOEXEC);
+    fcntl(slave, F_SETFD, FD_CLOEXEC);
+    master = highFd(master);
+    slave = highFd(slave);
+    return true;
+}
+
+void resizePty(int fd, uint16_t columns, uint16_t rows)
+{
+    winsize ws{};
+    ws.ws_col = columns;
+    ws.ws_row = rows;
+    ioctl(fd, TIOCSWINSZ, &ws);
+}
+
 } // namespace
 
 // ---- state ------------------------------------------------------------------------------------
@@ -275,19 +310,11 @@ public:
 };
 
 struct ProcessRuntime::Container {
-    std::string id;
+    ContainerStatus status; // id, state, times, exit: what containerStatus() returns
     std::string sandboxId;
     ContainerConfig config;
     CatalogImage image;
     std::vector<std::string> argv;
-    ContainerState state = ContainerState::Created;
-    TimePoint createdAt;
-    std::optional<TimePoint> startedAt;
-    std::optional<TimePoint> finishedAt;
-    int exitCode = 0;
-    int signal = 0;
-    std::string reason;
-    std::string message;
     bool startError = false;
     bool stopRequested = false; // SIGTERM sent (or the preStop hook started)
     bool pidns = false;
@@ -325,16 +352,7 @@ public:
         std::lock_guard lock(m_writeMutex);
         if (m_in < 0)
             return Error::badRequest("stdin is closed");
-        while (!data.empty()) {
-            ssize_t n = m_socket ? ::send(m_in, data.data(), data.size(), MSG_NOSIGNAL)
-                                 : ::write(m_in, data.data(), data.size());
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return Error::badRequest("write: " + errnoText());
-            data.remove_prefix(size_t(n));
-        }
-        return {};
+        return writeAll(m_in, data, m_socket, "write");
     }
     void closeWrite() override
     {
@@ -388,12 +406,8 @@ public:
     bool isEnded() const override { return m_ended; }
     void resize(uint16_t columns, uint16_t rows) override
     {
-        if (m_master < 0)
-            return;
-        winsize ws{};
-        ws.ws_col = columns;
-        ws.ws_row = rows;
-        ioctl(m_master, TIOCSWINSZ, &ws);
+        if (m_master >= 0)
+            resizePty(m_master, columns, rows);
     }
     std::optional<int> exitCode() const override { return m_exitCode; }
     void close() override
@@ -448,15 +462,7 @@ public:
         std::lock_guard lock(m_writeMutex);
         if (m_in < 0)
             return Error::badRequest("the container's stdin is not open");
-        while (!data.empty()) {
-            ssize_t n = ::write(m_in, data.data(), data.size());
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return Error::badRequest("write to the container's stdin: " + errnoText());
-            data.remove_prefix(size_t(n));
-        }
-        return {};
+        return writeAll(m_in, data, false, "write to the container's stdin");
     }
     void closeWrite() override
     {
@@ -481,12 +487,8 @@ public:
     }
     void resize(uint16_t columns, uint16_t rows) override
     {
-        if (!m_tty || m_in < 0)
-            return;
-        winsize ws{};
-        ws.ws_col = columns;
-        ws.ws_row = rows;
-        ioctl(m_in, TIOCSWINSZ, &ws);
+        if (m_tty && m_in >= 0)
+            resizePty(m_in, columns, rows);
     }
     // Attach reports no exit code, as the kubelet's does: the stream just ends, and kubectl
     // reads how the container ended from the pod's status.
@@ -562,7 +564,7 @@ ProcessRuntime::~ProcessRuntime()
     {
         std::lock_guard lock(m_mutex);
         for (auto &[id, c] : m_containers)
-            if (c->state == ContainerState::Running)
+            if (c->status.state == ContainerState::Running)
                 signalContainer(*c, SIGKILL);
     }
     // Closing the lifeline is what kills whatever the shims still run.
@@ -805,7 +807,7 @@ Result<void> ProcessRuntime::stopPodSandbox(const std::string &sandboxId)
     if (it == m_sandboxes.end())
         return Error::notFound("podsandbox", sandboxId);
     for (auto &[id, c] : m_containers)
-        if (c->sandboxId == sandboxId && c->state == ContainerState::Running)
+        if (c->sandboxId == sandboxId && c->status.state == ContainerState::Running)
             signalContainer(*c, SIGKILL);
     Sandbox &sb = *it->second;
     sb.ready = false;
@@ -969,12 +971,15 @@ Result<std::string> ProcessRuntime::createContainer(const std::string &sandboxId
     if (!m_images.count(image->ref))
         return Error::badRequest("image " + image->ref + " is not present: pull it first");
     auto c = std::make_shared<Container>();
-    c->id = randomId();
+    c->status.id = randomId();
     c->sandboxId = sandboxId;
     c->config = config;
     c->image = *image;
     c->argv = std::move(argv);
-    c->createdAt = now();
+    c->status.createdAt = now();
+    c->status.name = config.name;
+    c->status.imageRef = image->ref;
+    c->status.imageId = ref->repository() + "@" + image->digest;
     std::string dir = sb->second->dir + "/" + config.name;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -982,8 +987,8 @@ Result<std::string> ProcessRuntime::createContainer(const std::string &sandboxId
     if (!log)
         return log.error();
     c->log = *log;
-    m_containers[c->id] = c;
-    return c->id;
+    m_containers[c->status.id] = c;
+    return c->status.id;
 }
 
 Result<void> ProcessRuntime::startContainer(const std::string &containerId)
@@ -992,7 +997,7 @@ Result<void> ProcessRuntime::startContainer(const std::string &containerId)
     auto c = find(containerId);
     if (!c)
         return Error::notFound("container", containerId);
-    if (c->state != ContainerState::Created)
+    if (c->status.state != ContainerState::Created)
         return Error::badRequest("container " + containerId + " was started already");
     auto sb = m_sandboxes.find(c->sandboxId);
     if (sb == m_sandboxes.end())
@@ -1004,15 +1009,11 @@ Result<void> ProcessRuntime::startContainer(const std::string &containerId)
     if (!makePipe(status))
         return Error::internal("pipe: " + errnoText());
     if (c->config.tty) {
-        if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
+        if (!openPty(master, slave)) {
             closeFd(status[0]);
             closeFd(status[1]);
             return Error::internal("openpty: " + errnoText());
         }
-        fcntl(master, F_SETFD, FD_CLOEXEC);
-        fcntl(slave, F_SETFD, FD_CLOEXEC);
-        master = highFd(master);
-        slave = highFd(slave);
     } else {
         makePipe(out);
         makePipe(err);
@@ -1032,7 +1033,7 @@ Result<void> ProcessRuntime::startContainer(const std::string &containerId)
     if (c->config.tty)
         argv.push_back("--tty");
     if (m_cgroups) {
-        auto cgroup = m_cgroups->create(c->id, c->config.memoryLimitBytes, c->config.cpuLimitMilli);
+        auto cgroup = m_cgroups->create(c->status.id, c->config.memoryLimitBytes, c->config.cpuLimitMilli);
         if (!cgroup) {
             for (int *fd : {&master, &slave, &out[0], &out[1], &err[0], &err[1], &in[0], &in[1], &status[0], &status[1], &null})
                 closeFd(*fd);
@@ -1059,8 +1060,8 @@ Result<void> ProcessRuntime::startContainer(const std::string &containerId)
         return pid.error();
     }
     c->shimPid = *pid;
-    c->state = ContainerState::Running;
-    c->startedAt = now();
+    c->status.state = ContainerState::Running;
+    c->status.startedAt = now();
     c->statusFd = status[0];
     if (c->config.tty) {
         c->ptyMaster = master;
@@ -1100,7 +1101,7 @@ Result<void> ProcessRuntime::stopContainer(const std::string &containerId, Durat
     auto c = find(containerId);
     if (!c)
         return Error::notFound("container", containerId);
-    if (c->state != ContainerState::Running)
+    if (c->status.state != ContainerState::Running)
         return {};
     if (gracePeriod <= Duration::zero()) {
         signalContainer(*c, SIGKILL);
@@ -1148,7 +1149,7 @@ Result<void> ProcessRuntime::removeContainer(const std::string &containerId)
     auto c = find(containerId);
     if (!c)
         return Error::notFound("container", containerId);
-    if (c->state == ContainerState::Running)
+    if (c->status.state == ContainerState::Running)
         return Error::badRequest("container " + containerId + " is running: stop it first");
     if (c->log) {
         std::error_code ec;
@@ -1166,21 +1167,7 @@ Result<ContainerStatus> ProcessRuntime::containerStatus(const std::string &conta
     auto c = find(containerId);
     if (!c)
         return Error::notFound("container", containerId);
-    ContainerStatus st;
-    st.id = c->id;
-    st.name = c->config.name;
-    st.state = c->state;
-    st.createdAt = c->createdAt;
-    st.startedAt = c->startedAt;
-    st.finishedAt = c->finishedAt;
-    st.exitCode = c->exitCode;
-    st.signal = c->signal;
-    st.reason = c->reason;
-    st.message = c->message;
-    st.imageRef = c->image.ref;
-    if (auto ref = ImageReference::parse(c->config.image))
-        st.imageId = ref->repository() + "@" + c->image.digest;
-    return st;
+    return c->status;
 }
 
 // ---- the I/O thread ---------------------------------------------------------------------------
@@ -1246,7 +1233,7 @@ void ProcessRuntime::ioLoop()
             }
             const TimePoint t = now();
             while (!m_kills.empty() && m_kills.begin()->first <= t) {
-                if (auto c = find(m_kills.begin()->second); c && c->state == ContainerState::Running)
+                if (auto c = find(m_kills.begin()->second); c && c->status.state == ContainerState::Running)
                     signalContainer(*c, SIGKILL);
                 m_kills.erase(m_kills.begin());
             }
@@ -1325,10 +1312,10 @@ void ProcessRuntime::onStatus(Container &c, std::vector<std::string> &notify)
                     c.pidns = parseNs(line).count("pid") > 0;
                 } else if (line.rfind("starterror ", 0) == 0) {
                     c.startError = true;
-                    c.message = line.substr(11);
+                    c.status.message = line.substr(11);
                 } else if (line.rfind("error ", 0) == 0) {
                     c.startError = true;
-                    c.message = "podscape-shim: " + line.substr(6);
+                    c.status.message = "podscape-shim: " + line.substr(6);
                 } else if (line.rfind("exit ", 0) == 0) {
                     finish(c, std::atoi(line.c_str() + 5), notify);
                     return;
@@ -1351,7 +1338,7 @@ void ProcessRuntime::onStatus(Container &c, std::vector<std::string> &notify)
 
 void ProcessRuntime::finish(Container &c, int waitStatus, std::vector<std::string> &notify)
 {
-    if (c.state == ContainerState::Exited)
+    if (c.status.state == ContainerState::Exited)
         return;
     // What the program wrote before it exited is still in the pipes: keep it.
     for (int fd : {c.outFd, c.errFd})
@@ -1375,37 +1362,37 @@ void ProcessRuntime::finish(Container &c, int waitStatus, std::vector<std::strin
         c.shimPid = 0;
     }
     int sig = 0;
-    c.exitCode = exitCodeOf(waitStatus, &sig);
-    c.signal = sig;
-    c.state = ContainerState::Exited;
-    c.finishedAt = now();
+    c.status.exitCode = exitCodeOf(waitStatus, &sig);
+    c.status.signal = sig;
+    c.status.state = ContainerState::Exited;
+    c.status.finishedAt = now();
     if (c.startError) {
         // As containerd reports a program that could not be started.
-        c.reason = "StartError";
-        c.exitCode = 128;
+        c.status.reason = "StartError";
+        c.status.exitCode = 128;
         if (!c.lastError.empty())
-            c.message = "failed to create containerd task: failed to create shim task: OCI runtime create failed: " +
+            c.status.message = "failed to create containerd task: failed to create shim task: OCI runtime create failed: " +
                         c.lastError;
-    } else if (c.exitCode == 127 && c.lastError.rfind("exec: ", 0) == 0) {
-        c.reason = "StartError";
-        c.message = "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+    } else if (c.status.exitCode == 127 && c.lastError.rfind("exec: ", 0) == 0) {
+        c.status.reason = "StartError";
+        c.status.message = "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
                     "runc create failed: unable to start container process: " + c.lastError;
-        c.exitCode = 128;
-    } else if (!c.cgroup.empty() && c.exitCode != 0 && CgroupManager::oomKilled(c.cgroup)) {
-        c.reason = "OOMKilled";
+        c.status.exitCode = 128;
+    } else if (!c.cgroup.empty() && c.status.exitCode != 0 && CgroupManager::oomKilled(c.cgroup)) {
+        c.status.reason = "OOMKilled";
     } else {
-        c.reason = c.exitCode == 0 ? "Completed" : "Error";
+        c.status.reason = c.status.exitCode == 0 ? "Completed" : "Error";
     }
     if (!c.cgroup.empty())
         CgroupManager::remove(c.cgroup);
     if (c.log)
-        c.log->close(*c.finishedAt);
+        c.log->close(*c.status.finishedAt);
     for (auto &w : c.attached)
         if (auto q = w.lock())
             q->end();
     c.attached.clear();
     for (auto it = m_kills.begin(); it != m_kills.end();)
-        it = it->second == c.id ? m_kills.erase(it) : std::next(it);
+        it = it->second == c.status.id ? m_kills.erase(it) : std::next(it);
     notify.push_back(c.sandboxId);
 }
 
@@ -1420,7 +1407,7 @@ Result<ProbeResult> ProcessRuntime::probe(const std::string &containerId, const 
         c = find(containerId);
         if (!c)
             return Error::notFound("container", containerId);
-        if (c->state != ContainerState::Running)
+        if (c->status.state != ContainerState::Running)
             return ProbeResult{false, "container is not running"};
         auto sb = m_sandboxes.find(c->sandboxId);
         ip = sb == m_sandboxes.end() ? "" : sb->second->config.ip;
@@ -1491,7 +1478,7 @@ Result<ProbeResult> ProcessRuntime::execProbe(const Container &c, const ProbeSpe
 {
     ExecOptions options;
     options.command = spec.command;
-    auto session = exec(c.id, options);
+    auto session = exec(c.status.id, options);
     if (!session)
         return ProbeResult{false, session.error().message()};
     std::string output;
@@ -1528,7 +1515,7 @@ void ProcessRuntime::runPreStop(const std::string &containerId, ProbeSpec hook)
         PS_LOG(Warning, "runtime") << "PreStopHook failed for container " << containerId.substr(0, 12) << ": "
                                    << result->message;
     std::lock_guard lock(m_mutex);
-    if (auto c = find(containerId); c && c->state == ContainerState::Running)
+    if (auto c = find(containerId); c && c->status.state == ContainerState::Running)
         signalContainer(*c, SIGTERM);
 }
 
@@ -1570,7 +1557,7 @@ Result<std::unique_ptr<StreamSession>> ProcessRuntime::exec(const std::string &c
     auto c = find(containerId);
     if (!c)
         return Error::notFound("container", containerId);
-    if (c->state != ContainerState::Running || c->pid <= 0)
+    if (c->status.state != ContainerState::Running || c->pid <= 0)
         return Error::badRequest("container " + c->config.name + " is not running");
     auto sb = m_sandboxes.find(c->sandboxId);
     if (sb == m_sandboxes.end())
@@ -1593,14 +1580,10 @@ Result<std::unique_ptr<StreamSession>> ProcessRuntime::exec(const std::string &c
     int master = -1, slave = -1;
     std::vector<std::pair<int, int>> fds;
     if (options.tty) {
-        if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
+        if (!openPty(master, slave)) {
             closeFd(null);
             return Error::internal("openpty: " + errnoText());
         }
-        fcntl(master, F_SETFD, FD_CLOEXEC);
-        fcntl(slave, F_SETFD, FD_CLOEXEC);
-        master = highFd(master);
-        slave = highFd(slave);
         fds = {{slave, 0}, {slave, 1}, {slave, 2}};
     } else {
         if (options.stdinOpen)
@@ -1630,7 +1613,7 @@ Result<std::unique_ptr<StreamSession>> ProcessRuntime::attach(const std::string 
     auto c = find(containerId);
     if (!c)
         return Error::notFound("container", containerId);
-    if (c->state != ContainerState::Running)
+    if (c->status.state != ContainerState::Running)
         return Error::badRequest("container " + c->config.name + " is not running");
     if (options.stdinOpen && c->stdinFd < 0)
         return Error::badRequest("stdin is not open for container " + c->config.name +
@@ -1668,7 +1651,7 @@ Result<ContainerStats> ProcessRuntime::containerStats(const std::string &contain
         return Error::notFound("container", containerId);
     ContainerStats st;
     st.timestamp = now();
-    if (c->state != ContainerState::Running || c->pid <= 0)
+    if (c->status.state != ContainerState::Running || c->pid <= 0)
         return Error::badRequest("container " + c->config.name + " is not running"); // no usage to report
     uint64_t ticks = 0;
     for (pid_t p : processTree(c->pid)) {
@@ -1694,7 +1677,7 @@ std::vector<pid_t> ProcessRuntime::containerPids() const
     std::lock_guard lock(m_mutex);
     std::vector<pid_t> out;
     for (const auto &[id, c] : m_containers)
-        if (c->state == ContainerState::Running && c->pid > 0)
+        if (c->status.state == ContainerState::Running && c->pid > 0)
             out.push_back(c->pid);
     return out;
 }
